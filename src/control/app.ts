@@ -1,0 +1,48 @@
+/**
+ * The control plane's object graph: configuration, store, logger and the services that act on
+ * resources (instance supervision, connection tests, task scheduling). Built by `createApp`,
+ * used by the API handlers, started and stopped by the `serve` entry point.
+ */
+import type { ServerConfig } from '../config/server-config.js';
+import type { Logger } from '../config/logger.js';
+import { makeArn, generateResourceId, type ArnResourceType } from '../model/arn.js';
+import type { Store, EventRecord, EventSourceType } from '../store/index.js';
+
+export interface AppEvent {
+  sourceIdentifier: string;
+  sourceType: EventSourceType;
+  sourceArn?: string;
+  message: string;
+  categories: string[];
+}
+
+export class App {
+  constructor(
+    readonly config: Readonly<ServerConfig>,
+    readonly store: Store,
+    readonly log: Logger,
+  ) {}
+
+  /** A new ARN for a resource: ResourceIdentifier when the user gave one, else a generated id. */
+  newArn(type: ArnResourceType, resourceIdentifier?: string): string {
+    return makeArn(this.config.region, this.config.accountId, type, resourceIdentifier ?? generateResourceId());
+  }
+
+  /** Records an event for DescribeEvents (and logs it). */
+  event(e: AppEvent): EventRecord {
+    this.log.info({ event: e }, e.message);
+    return this.store.events.add({
+      SourceIdentifier: e.sourceIdentifier,
+      SourceType: e.sourceType,
+      Message: e.message,
+      EventCategories: e.categories,
+      ...(e.sourceArn ? { sourceArn: e.sourceArn } : {}),
+    });
+  }
+
+  /** Starts background services (instance processes, schedulers). */
+  async start(): Promise<void> {}
+
+  /** Stops background services; the store is closed by the caller. */
+  async stop(): Promise<void> {}
+}

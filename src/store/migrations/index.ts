@@ -1,0 +1,10 @@
+import { migration001 } from './001-initial.js';
+
+export interface Migration {
+  version: number;
+  name: string;
+  sql: string;
+}
+
+/** Every schema migration, in order. Append new ones; never edit one that has shipped. */
+export const migrations: Migration[] = [migration001];

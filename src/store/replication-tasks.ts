@@ -1,0 +1,93 @@
+import type { Db } from './database.js';
+import { parseDoc, parseDocs } from './documents.js';
+
+/** A replication task as the API returns it (settings and mappings as JSON strings). */
+export interface ReplicationTaskRecord {
+  ReplicationTaskArn: string;
+  ReplicationTaskIdentifier: string;
+  SourceEndpointArn: string;
+  TargetEndpointArn: string;
+  ReplicationInstanceArn: string;
+  MigrationType: string;
+  TableMappings: string;
+  ReplicationTaskSettings: string;
+  Status: string;
+  ReplicationTaskCreationDate: string;
+  [member: string]: unknown;
+}
+
+export class ReplicationTaskStore {
+  constructor(private readonly db: Db) {}
+
+  insert(t: ReplicationTaskRecord): void {
+    this.db
+      .prepare(
+        `INSERT INTO replication_tasks (arn, identifier, status, replication_instance, source_endpoint, target_endpoint, created_at, doc)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .run(
+        t.ReplicationTaskArn,
+        t.ReplicationTaskIdentifier,
+        t.Status,
+        t.ReplicationInstanceArn,
+        t.SourceEndpointArn,
+        t.TargetEndpointArn,
+        t.ReplicationTaskCreationDate,
+        JSON.stringify(t),
+      );
+  }
+
+  update(t: ReplicationTaskRecord): void {
+    this.db
+      .prepare(
+        `UPDATE replication_tasks SET identifier = ?, status = ?, replication_instance = ?, source_endpoint = ?,
+         target_endpoint = ?, doc = ? WHERE arn = ?`,
+      )
+      .run(
+        t.ReplicationTaskIdentifier,
+        t.Status,
+        t.ReplicationInstanceArn,
+        t.SourceEndpointArn,
+        t.TargetEndpointArn,
+        JSON.stringify(t),
+        t.ReplicationTaskArn,
+      );
+  }
+
+  delete(arn: string): void {
+    this.db.prepare('DELETE FROM replication_tasks WHERE arn = ?').run(arn);
+    this.db.prepare('DELETE FROM table_statistics WHERE task_arn = ?').run(arn);
+  }
+
+  get(arn: string): ReplicationTaskRecord | undefined {
+    return parseDoc(this.db.prepare('SELECT doc FROM replication_tasks WHERE arn = ?').get(arn) as { doc: string } | undefined);
+  }
+
+  findByIdentifier(identifier: string): ReplicationTaskRecord | undefined {
+    return parseDoc(this.db.prepare('SELECT doc FROM replication_tasks WHERE identifier = ?').get(identifier) as { doc: string } | undefined);
+  }
+
+  list(): ReplicationTaskRecord[] {
+    return parseDocs(this.db.prepare('SELECT doc FROM replication_tasks ORDER BY created_at, arn').all() as { doc: string }[]);
+  }
+
+  listByInstance(instanceArn: string): ReplicationTaskRecord[] {
+    return parseDocs(
+      this.db.prepare('SELECT doc FROM replication_tasks WHERE replication_instance = ? ORDER BY created_at, arn').all(instanceArn) as {
+        doc: string;
+      }[],
+    );
+  }
+
+  countByEndpoint(endpointArn: string): number {
+    return (
+      this.db.prepare('SELECT count(*) AS n FROM replication_tasks WHERE source_endpoint = ? OR target_endpoint = ?').get(endpointArn, endpointArn) as {
+        n: number;
+      }
+    ).n;
+  }
+
+  count(): number {
+    return (this.db.prepare('SELECT count(*) AS n FROM replication_tasks').get() as { n: number }).n;
+  }
+}
