@@ -1,0 +1,131 @@
+/**
+ * The internal protocol between the control plane and replication-instance processes.
+ *
+ * Transport: a Unix domain socket in the data directory (mode 0600), newline-delimited JSON.
+ * The instance connects and sends `hello` with its instance ARN, engine version, protocol version
+ * and the per-instance token the control plane generated when it launched it; the control plane
+ * answers `welcome` (or `refused` and closes). Public API keys are never used here.
+ *
+ * Versioning: PROTOCOL_VERSION is bumped on any incompatible change. The control plane accepts
+ * every version in SUPPORTED_PROTOCOL_VERSIONS, so it can drive older engine bundles.
+ */
+import type { CdcStats, TableStats, TaskOutcome, TaskSpec, TaskStats } from '../engine/contracts.js';
+
+export const PROTOCOL_VERSION = 1;
+export const SUPPORTED_PROTOCOL_VERSIONS = [1];
+
+// ---- instance -> control plane ----
+
+export interface HelloMessage {
+  type: 'hello';
+  protocol: number;
+  instanceArn: string;
+  engineVersion: string;
+  pid: number;
+  token: string;
+}
+
+export interface HeartbeatMessage {
+  type: 'heartbeat';
+  rssBytes: number;
+  storageUsedBytes: number;
+  runningTasks: string[];
+}
+
+export interface TaskStatusMessage {
+  type: 'task-status';
+  taskArn: string;
+  outcome: TaskOutcome;
+}
+
+export interface TaskProgressMessage {
+  type: 'task-progress';
+  taskArn: string;
+  stats: TaskStats;
+  tables: TableStats[];
+  cdc?: CdcStats;
+}
+
+export interface TaskCheckpointMessage {
+  type: 'task-checkpoint';
+  taskArn: string;
+  recoveryCheckpoint: string;
+}
+
+export interface TaskEventMessage {
+  type: 'task-event';
+  taskArn: string;
+  message: string;
+  categories: string[];
+}
+
+/** Answer to a control-plane request that carries a requestId. */
+export interface ReplyMessage {
+  type: 'reply';
+  requestId: string;
+  ok: boolean;
+  error?: string;
+  result?: unknown;
+}
+
+export type InstanceMessage =
+  | HelloMessage
+  | HeartbeatMessage
+  | TaskStatusMessage
+  | TaskProgressMessage
+  | TaskCheckpointMessage
+  | TaskEventMessage
+  | ReplyMessage;
+
+// ---- control plane -> instance ----
+
+export interface WelcomeMessage {
+  type: 'welcome';
+  protocol: number;
+}
+
+export interface RefusedMessage {
+  type: 'refused';
+  reason: string;
+}
+
+export interface StartTaskMessage {
+  type: 'start-task';
+  requestId: string;
+  spec: TaskSpec;
+}
+
+export interface StopTaskMessage {
+  type: 'stop-task';
+  requestId: string;
+  taskArn: string;
+}
+
+export interface ReloadTablesMessage {
+  type: 'reload-tables';
+  requestId: string;
+  taskArn: string;
+  tables: { SchemaName: string; TableName: string }[];
+}
+
+/** Opens a connection to an endpoint from the instance (TestConnection, move pre-checks). */
+export interface TestConnectionMessage {
+  type: 'test-connection';
+  requestId: string;
+  endpoint: import('../engine/contracts.js').EndpointConnectionSpec;
+}
+
+export interface ShutdownMessage {
+  type: 'shutdown';
+  /** Stop running tasks first (they resume on the next start). */
+  stopTasks: boolean;
+}
+
+export type ControlMessage =
+  | WelcomeMessage
+  | RefusedMessage
+  | StartTaskMessage
+  | StopTaskMessage
+  | ReloadTablesMessage
+  | TestConnectionMessage
+  | ShutdownMessage;
