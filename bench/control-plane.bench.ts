@@ -1,0 +1,132 @@
+/**
+ * Control-plane speed and footprint (issue 3):
+ * - DescribeReplicationTasks with 1,000 tasks stored: median and p95 of one page (100 tasks) and of
+ *   a full paginated walk; target median under 20 ms per call.
+ * - RSS of the idle service (target < 100 MB) and of an idle instance process (target < 60 MB).
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import {
+  CreateEndpointCommand,
+  CreateReplicationInstanceCommand,
+  CreateReplicationTaskCommand,
+  DescribeReplicationInstancesCommand,
+  DescribeReplicationTasksCommand,
+  paginateDescribeReplicationTasks,
+} from '@aws-sdk/client-database-migration-service';
+import { waitFor } from '../test/helpers/ports.js';
+import { startService } from '../test/helpers/service.js';
+
+const TASKS = 1000;
+
+function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
+  return kb / 1024;
+}
+
+function childrenOf(pid: number): number[] {
+  const out: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) out.push(Number(entry));
+    } catch {
+      // process went away while we looked
+    }
+  }
+  return out;
+}
+
+function stats(samples: number[]): { median: number; p95: number } {
+  const s = [...samples].sort((a, b) => a - b);
+  return { median: s[Math.floor(s.length / 2)]!, p95: s[Math.floor(s.length * 0.95)]! };
+}
+
+async function time(fn: () => Promise<unknown>): Promise<number> {
+  const t = process.hrtime.bigint();
+  await fn();
+  return Number(process.hrtime.bigint() - t) / 1e6;
+}
+
+export async function run(): Promise<void> {
+  const svc = await startService({ args: ['--log-level', 'warn'] });
+  try {
+    const dms = svc.client();
+    const inst = await dms.send(
+      new CreateReplicationInstanceCommand({ ReplicationInstanceIdentifier: 'bench', ReplicationInstanceClass: 'dms.r5.4xlarge', AllocatedStorage: 50 }),
+    );
+    const instanceArn = inst.ReplicationInstance!.ReplicationInstanceArn!;
+    await waitFor('instance available', async () => {
+      const d = await dms.send(new DescribeReplicationInstancesCommand({ Filters: [{ Name: 'replication-instance-arn', Values: [instanceArn] }] }));
+      return d.ReplicationInstances?.[0]?.ReplicationInstanceStatus === 'available';
+    }, 60_000, 100);
+    const endpoint = async (type: 'source' | 'target') =>
+      (
+        await dms.send(
+          new CreateEndpointCommand({ EndpointIdentifier: `bench-${type}`, EndpointType: type, EngineName: 'postgres', ServerName: '127.0.0.1', Port: 5432, DatabaseName: 'x', Username: 'u', Password: 'p' }),
+        )
+      ).Endpoint!.EndpointArn!;
+    const source = await endpoint('source');
+    const target = await endpoint('target');
+    const mappings = JSON.stringify({ rules: [{ 'rule-type': 'selection', 'rule-id': '1', 'rule-name': '1', 'object-locator': { 'schema-name': 'public', 'table-name': '%' }, 'rule-action': 'include' }] });
+    // Spread creation over several instances' quota (200 tasks per instance): one big instance is
+    // enough when the quota is per instance class; otherwise create more instances.
+    const instances = [instanceArn];
+    for (let i = 1; i < Math.ceil(TASKS / 200); i++) {
+      const r = await dms.send(new CreateReplicationInstanceCommand({ ReplicationInstanceIdentifier: `bench-${i}`, ReplicationInstanceClass: 'dms.t3.micro', AllocatedStorage: 20 }));
+      instances.push(r.ReplicationInstance!.ReplicationInstanceArn!);
+    }
+    await waitFor('instances available', async () => {
+      const d = await dms.send(new DescribeReplicationInstancesCommand({}));
+      return d.ReplicationInstances?.every((r) => r.ReplicationInstanceStatus === 'available');
+    }, 120_000, 200);
+    for (let i = 0; i < TASKS; i += 20) {
+      await Promise.all(
+        Array.from({ length: Math.min(20, TASKS - i) }, (_, j) =>
+          dms.send(
+            new CreateReplicationTaskCommand({
+              ReplicationTaskIdentifier: `bench-task-${i + j}`,
+              SourceEndpointArn: source,
+              TargetEndpointArn: target,
+              ReplicationInstanceArn: instances[Math.floor((i + j) / 200)]!,
+              MigrationType: 'full-load-and-cdc',
+              TableMappings: mappings,
+            }),
+          ),
+        ),
+      );
+    }
+    const page: number[] = [];
+    for (let i = 0; i < 200; i++) page.push(await time(() => dms.send(new DescribeReplicationTasksCommand({}))));
+    const walk: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      walk.push(
+        await time(async () => {
+          let n = 0;
+          for await (const p of paginateDescribeReplicationTasks({ client: dms }, {})) n += p.ReplicationTasks?.length ?? 0;
+          if (n !== TASKS) throw new Error(`walk saw ${n} tasks, expected ${TASKS}`);
+        }),
+      );
+    }
+    const filtered: number[] = [];
+    for (let i = 0; i < 200; i++) {
+      filtered.push(await time(() => dms.send(new DescribeReplicationTasksCommand({ Filters: [{ Name: 'replication-task-id', Values: [`bench-task-${i}`] }] }))));
+    }
+    const p = stats(page);
+    const w = stats(walk);
+    const f = stats(filtered);
+    console.log(`DescribeReplicationTasks, ${TASKS} tasks stored:`);
+    console.log(`  one page (100):     median ${p.median.toFixed(2)} ms, p95 ${p.p95.toFixed(2)} ms   target < 20 ms: ratio ${(p.median / 20).toFixed(2)}`);
+    console.log(`  filtered by id:     median ${f.median.toFixed(2)} ms, p95 ${f.p95.toFixed(2)} ms   ratio ${(f.median / 20).toFixed(2)}`);
+    console.log(`  full walk (10 pages): median ${w.median.toFixed(1)} ms, p95 ${w.p95.toFixed(1)} ms`);
+    await new Promise((r) => setTimeout(r, 3000));
+    const serviceRss = rssMb(svc.process.pid!);
+    const instanceRss = childrenOf(svc.process.pid!).map(rssMb);
+    console.log(`RSS idle service:  ${serviceRss.toFixed(1)} MB   target < 100 MB: ratio ${(serviceRss / 100).toFixed(2)}`);
+    for (const r of instanceRss) console.log(`RSS idle instance: ${r.toFixed(1)} MB   target < 60 MB: ratio ${(r / 60).toFixed(2)}`);
+  } finally {
+    await svc.destroy();
+  }
+}
