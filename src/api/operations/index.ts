@@ -1,5 +1,11 @@
 /** Every implemented operation, by name. Each resource family lives in its own module. */
 import type { OperationTable } from '../handler.js';
+import { accountOperations } from './account.js';
+import { eventOperations } from './events.js';
+import { tagOperations } from './tags.js';
 
 export const operations: OperationTable = {
+  ...tagOperations,
+  ...eventOperations,
+  ...accountOperations,
 };
