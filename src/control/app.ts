@@ -7,6 +7,7 @@ import type { ServerConfig } from '../config/server-config.js';
 import type { Logger } from '../config/logger.js';
 import { makeArn, generateResourceId, type ArnResourceType } from '../model/arn.js';
 import type { Store, EventRecord, EventSourceType } from '../store/index.js';
+import { InstanceSupervisor } from './instance-supervisor.js';
 
 export interface AppEvent {
   sourceIdentifier: string;
@@ -17,11 +18,16 @@ export interface AppEvent {
 }
 
 export class App {
+  /** Replication-instance processes: launch, supervise, talk to them (see InstanceSupervisor). */
+  readonly instances: InstanceSupervisor;
+
   constructor(
     readonly config: Readonly<ServerConfig>,
     readonly store: Store,
     readonly log: Logger,
-  ) {}
+  ) {
+    this.instances = new InstanceSupervisor(this);
+  }
 
   /** A new ARN for a resource: ResourceIdentifier when the user gave one, else a generated id. */
   newArn(type: ArnResourceType, resourceIdentifier?: string): string {
@@ -41,8 +47,12 @@ export class App {
   }
 
   /** Starts background services (instance processes, schedulers). */
-  async start(): Promise<void> {}
+  async start(): Promise<void> {
+    await this.instances.start();
+  }
 
   /** Stops background services; the store is closed by the caller. */
-  async stop(): Promise<void> {}
+  async stop(): Promise<void> {
+    await this.instances.stop();
+  }
 }

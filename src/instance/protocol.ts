@@ -9,7 +9,7 @@
  * Versioning: PROTOCOL_VERSION is bumped on any incompatible change. The control plane accepts
  * every version in SUPPORTED_PROTOCOL_VERSIONS, so it can drive older engine bundles.
  */
-import type { CdcStats, TableStats, TaskOutcome, TaskSpec, TaskStats } from '../engine/contracts.js';
+import type { CdcStats, EndpointConnectionSpec, TableStats, TaskOutcome, TaskSpec, TaskStats } from '../engine/contracts.js';
 
 export const PROTOCOL_VERSION = 1;
 export const SUPPORTED_PROTOCOL_VERSIONS = [1];
@@ -112,7 +112,7 @@ export interface ReloadTablesMessage {
 export interface TestConnectionMessage {
   type: 'test-connection';
   requestId: string;
-  endpoint: import('../engine/contracts.js').EndpointConnectionSpec;
+  endpoint: EndpointConnectionSpec;
 }
 
 export interface ShutdownMessage {
@@ -129,3 +129,31 @@ export type ControlMessage =
   | ReloadTablesMessage
   | TestConnectionMessage
   | ShutdownMessage;
+
+/** Control-plane messages that the instance answers with a `reply` carrying the same requestId. */
+export type ControlRequestMessage = StartTaskMessage | StopTaskMessage | ReloadTablesMessage | TestConnectionMessage;
+
+type WithoutRequestId<M> = M extends unknown ? Omit<M, 'requestId'> : never;
+
+/** A request as callers hand it to InstanceSupervisor.request, which adds a fresh requestId. */
+export type ControlRequest = WithoutRequestId<ControlRequestMessage>;
+
+/**
+ * How the control plane tells a launched instance process who it is. Passed in the environment
+ * (not argv, which every local user can read with `ps`); the process gets no other secrets.
+ */
+export const INSTANCE_ENV = {
+  instanceArn: 'OPENDMS_INSTANCE_ARN',
+  controlSocket: 'OPENDMS_CONTROL_SOCKET',
+  token: 'OPENDMS_INSTANCE_TOKEN',
+  workDir: 'OPENDMS_INSTANCE_DIR',
+  engineVersion: 'OPENDMS_ENGINE_VERSION',
+  logLevel: 'OPENDMS_LOG_LEVEL',
+} as const;
+
+/** File in the instance's work dir holding its process id (operators and tests read it). */
+export const INSTANCE_PID_FILE = 'instance.pid';
+/** File in the instance's work dir the instance process logs to (JSON lines). */
+export const INSTANCE_LOG_FILE = 'instance.log';
+/** File in a task's work dir (TaskSpec.workDir) the instance writes the task's log lines to. */
+export const TASK_LOG_FILE = 'task.log';

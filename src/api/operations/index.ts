@@ -3,9 +3,11 @@ import type { OperationTable } from '../handler.js';
 import { accountOperations } from './account.js';
 import { eventOperations } from './events.js';
 import { tagOperations } from './tags.js';
+import { replicationInstanceOperations } from './replication-instances.js';
 
 export const operations: OperationTable = {
   ...tagOperations,
   ...eventOperations,
   ...accountOperations,
+  ...replicationInstanceOperations,
 };

@@ -1,0 +1,464 @@
+/**
+ * Replication instances: Create, Describe, Modify, Delete, Reboot, plus the catalog operations
+ * (DescribeOrderableReplicationInstances, DescribeEngineVersions) and
+ * DescribeReplicationInstanceTaskLogs.
+ *
+ * Handlers check input and the status transition, persist it, and hand the process work to
+ * `app.instances` (src/control/instance-supervisor.ts), which moves the status on when the
+ * instance process says hello.
+ */
+import { statSync } from 'node:fs';
+import type {
+  CreateReplicationInstanceMessage,
+  DeleteReplicationInstanceMessage,
+  DescribeEngineVersionsMessage,
+  DescribeOrderableReplicationInstancesMessage,
+  DescribeReplicationInstanceTaskLogsMessage,
+  DescribeReplicationInstancesMessage,
+  ModifyReplicationInstanceMessage,
+  RebootReplicationInstanceMessage,
+} from '@aws-sdk/client-database-migration-service';
+import type { App } from '../../control/app.js';
+import type { InstanceEventNote } from '../../control/instance-supervisor.js';
+import { taskLogPath } from '../../control/instance-paths.js';
+import {
+  compareVersions,
+  defaultEngineVersion,
+  findEngineVersion,
+  isMajorVersionChange,
+  listEngineVersions,
+  type EngineVersionInfo,
+} from '../../model/engine-versions.js';
+import {
+  DmsFault,
+  alreadyExists,
+  invalidCombination,
+  invalidParameter,
+  invalidState,
+  notFound,
+  quotaExceeded,
+} from '../../model/faults.js';
+import { checkIdentifier, checkResourceIdentifier } from '../../model/identifiers.js';
+import { checkTags } from '../../model/tags.js';
+import {
+  DEFAULT_ALLOCATED_STORAGE_GB,
+  INSTANCE_CLASSES,
+  MAX_ALLOCATED_STORAGE_GB,
+  MIN_ALLOCATED_STORAGE_GB,
+  STORAGE_TYPE,
+  findInstanceClass,
+  type InstanceClass,
+} from '../../model/instance-classes.js';
+import type { ReplicationInstanceRecord } from '../../store/index.js';
+import { applyFilters, type Filter } from '../filters.js';
+import type { OperationTable, RequestContext } from '../handler.js';
+import { paginate } from '../pagination.js';
+
+/** Account quotas (spec §10). */
+export const MAX_INSTANCES = 60;
+export const MAX_TOTAL_STORAGE_GB = 30_000;
+const IDENTIFIER_MAX = 63;
+const DEFAULT_MAINTENANCE_WINDOW = 'sun:06:00-sun:06:30';
+
+// ---- input checks ----
+
+function requireClass(name: string): InstanceClass {
+  const cls = findInstanceClass(name);
+  if (!cls) {
+    throw invalidParameter(
+      `Invalid ReplicationInstanceClass "${name}". Use one of: ${INSTANCE_CLASSES.map((c) => c.name).join(', ')} (see DescribeOrderableReplicationInstances).`,
+    );
+  }
+  return cls;
+}
+
+function requireEngineVersion(version: string): EngineVersionInfo {
+  const engine = findEngineVersion(version);
+  if (!engine) {
+    throw invalidParameter(
+      `Invalid EngineVersion "${version}". Available engine versions: ${listEngineVersions().map((v) => v.version).join(', ')} (see DescribeEngineVersions).`,
+    );
+  }
+  return engine;
+}
+
+function checkStorage(gb: number): void {
+  if (!Number.isInteger(gb) || gb < MIN_ALLOCATED_STORAGE_GB || gb > MAX_ALLOCATED_STORAGE_GB) {
+    throw invalidParameter(
+      `Invalid AllocatedStorage ${gb}: it must be a whole number of GB between ${MIN_ALLOCATED_STORAGE_GB} and ${MAX_ALLOCATED_STORAGE_GB}.`,
+    );
+  }
+}
+
+const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
+const WEEK_MINUTES = 7 * 24 * 60;
+
+/** `ddd:hh24:mi-ddd:hh24:mi` (UTC), at least 30 minutes long; returned lower-case. */
+export function parseMaintenanceWindow(value: string): string {
+  const fail = (why: string): DmsFault =>
+    invalidParameter(`Invalid PreferredMaintenanceWindow "${value}": ${why}. Use the format ddd:hh24:mi-ddd:hh24:mi in UTC, e.g. sun:06:00-sun:06:30.`);
+  const m = /^([a-z]{3}):(\d{2}):(\d{2})-([a-z]{3}):(\d{2}):(\d{2})$/i.exec(value);
+  if (!m) throw fail('it is not in the expected format');
+  const minuteOfWeek = (day: string, hh: string, mi: string): number => {
+    const d = DAYS.indexOf(day.toLowerCase());
+    if (d < 0) throw fail(`"${day}" is not a day (use ${DAYS.join(', ')})`);
+    const h = Number(hh);
+    const n = Number(mi);
+    if (h > 23 || n > 59) throw fail(`${hh}:${mi} is not a time of day`);
+    return d * 1440 + h * 60 + n;
+  };
+  const start = minuteOfWeek(m[1]!, m[2]!, m[3]!);
+  const end = minuteOfWeek(m[4]!, m[5]!, m[6]!);
+  const length = (end - start + WEEK_MINUTES) % WEEK_MINUTES;
+  if (length < 30) throw fail('the window must be at least 30 minutes long');
+  return value.toLowerCase();
+}
+
+function requireInstance(app: App, arn: string): ReplicationInstanceRecord {
+  const record = app.store.instances.get(arn);
+  if (!record) throw notFound(`Replication instance ${arn} not found. Check the ReplicationInstanceArn (DescribeReplicationInstances lists them).`);
+  return record;
+}
+
+function totalStorage(app: App, exceptArn?: string): number {
+  return app.store.instances.list().reduce((sum, r) => (r.ReplicationInstanceArn === exceptArn ? sum : sum + r.AllocatedStorage), 0);
+}
+
+function checkStorageQuota(app: App, gb: number, exceptArn?: string): void {
+  const used = totalStorage(app, exceptArn);
+  if (used + gb > MAX_TOTAL_STORAGE_GB) {
+    throw new DmsFault(
+      'StorageQuotaExceededFault',
+      `AllocatedStorage ${gb} GB would bring the total storage of all replication instances to ${used + gb} GB; the quota is ${MAX_TOTAL_STORAGE_GB} GB. Use less storage or delete instances.`,
+    );
+  }
+}
+
+function event(app: App, record: ReplicationInstanceRecord, message: string, categories: string[]): void {
+  app.event({
+    sourceIdentifier: record.ReplicationInstanceIdentifier,
+    sourceType: 'replication-instance',
+    sourceArn: record.ReplicationInstanceArn,
+    message,
+    categories,
+  });
+}
+
+// ---- operations ----
+
+function createReplicationInstance(input: CreateReplicationInstanceMessage, { app }: RequestContext): unknown {
+  const rawIdentifier = input.ReplicationInstanceIdentifier!;
+  checkIdentifier('ReplicationInstanceIdentifier', rawIdentifier, IDENTIFIER_MAX);
+  const identifier = rawIdentifier.toLowerCase();
+  if (input.ResourceIdentifier !== undefined) checkResourceIdentifier(input.ResourceIdentifier);
+  const cls = requireClass(input.ReplicationInstanceClass!);
+  const engine = input.EngineVersion !== undefined ? requireEngineVersion(input.EngineVersion) : defaultEngineVersion();
+  if (input.MultiAZ && input.AvailabilityZone !== undefined) {
+    throw invalidCombination('MultiAZ and AvailabilityZone cannot be given together: a Multi-AZ instance chooses its zones. Omit AvailabilityZone or set MultiAZ to false.');
+  }
+  const region = app.config.region;
+  if (input.AvailabilityZone !== undefined && !new RegExp(`^${region}[a-z]$`).test(input.AvailabilityZone)) {
+    throw invalidParameter(`Invalid AvailabilityZone "${input.AvailabilityZone}": use a zone of region ${region}, e.g. ${region}a.`);
+  }
+  const window = input.PreferredMaintenanceWindow !== undefined ? parseMaintenanceWindow(input.PreferredMaintenanceWindow) : DEFAULT_MAINTENANCE_WINDOW;
+  const storage = input.AllocatedStorage ?? DEFAULT_ALLOCATED_STORAGE_GB;
+  checkStorage(storage);
+  if (input.ReplicationSubnetGroupIdentifier !== undefined && input.ReplicationSubnetGroupIdentifier.toLowerCase() !== 'default') {
+    throw notFound(`Replication subnet group "${input.ReplicationSubnetGroupIdentifier}" not found. Omit ReplicationSubnetGroupIdentifier to use the default group.`);
+  }
+  const tags = checkTags(input.Tags);
+  const arn = app.newArn('rep', input.ResourceIdentifier);
+  const multiAZ = input.MultiAZ ?? false;
+  const publiclyAccessible = input.PubliclyAccessible ?? true;
+  const record: ReplicationInstanceRecord = {
+    ReplicationInstanceIdentifier: identifier,
+    ReplicationInstanceClass: cls.name,
+    ReplicationInstanceStatus: 'creating',
+    AllocatedStorage: storage,
+    InstanceCreateTime: new Date().toISOString(),
+    VpcSecurityGroups: (input.VpcSecurityGroupIds ?? []).map((id) => ({ VpcSecurityGroupId: id, Status: 'active' })),
+    AvailabilityZone: input.AvailabilityZone ?? `${region}a`,
+    ReplicationSubnetGroup: {
+      ReplicationSubnetGroupIdentifier: 'default',
+      ReplicationSubnetGroupDescription: 'default',
+      SubnetGroupStatus: 'Complete',
+      Subnets: [],
+      SupportedNetworkTypes: ['IPV4'],
+    },
+    PreferredMaintenanceWindow: window,
+    PendingModifiedValues: {},
+    MultiAZ: multiAZ,
+    ...(multiAZ ? { SecondaryAvailabilityZone: `${region}b` } : {}),
+    EngineVersion: engine.version,
+    AutoMinorVersionUpgrade: input.AutoMinorVersionUpgrade ?? true,
+    ...(input.KmsKeyId !== undefined ? { KmsKeyId: input.KmsKeyId } : {}),
+    ReplicationInstanceArn: arn,
+    // The instance is a process on this host: it reaches databases from here.
+    ReplicationInstancePrivateIpAddress: '127.0.0.1',
+    ReplicationInstancePrivateIpAddresses: ['127.0.0.1'],
+    ...(publiclyAccessible ? { ReplicationInstancePublicIpAddress: '127.0.0.1', ReplicationInstancePublicIpAddresses: ['127.0.0.1'] } : {}),
+    PubliclyAccessible: publiclyAccessible,
+    ...(input.DnsNameServers !== undefined ? { DnsNameServers: input.DnsNameServers } : {}),
+    NetworkType: input.NetworkType ?? 'IPV4',
+  };
+  app.store.transaction(() => {
+    const taken = app.store.instances.findByIdentifier(identifier);
+    if (taken) {
+      throw alreadyExists(`Replication instance "${identifier}" already exists. Choose another ReplicationInstanceIdentifier.`, taken.ReplicationInstanceArn);
+    }
+    if (app.store.instances.get(arn)) {
+      throw alreadyExists(`A replication instance with ResourceIdentifier "${input.ResourceIdentifier}" already exists. Choose another ResourceIdentifier.`, arn);
+    }
+    if (app.store.instances.count() >= MAX_INSTANCES) {
+      throw quotaExceeded(`The account already has ${MAX_INSTANCES} replication instances, the quota. Delete one before creating another.`);
+    }
+    checkStorageQuota(app, storage);
+    app.store.instances.insert(record);
+    if (tags.length) app.store.tags.put(arn, tags);
+  });
+  event(app, record, 'Creating replication instance.', ['Creation']);
+  app.instances.launch(arn);
+  return { ReplicationInstance: record };
+}
+
+function describeReplicationInstances(input: DescribeReplicationInstancesMessage, { app }: RequestContext): unknown {
+  const filters = (input.Filters ?? []) as Filter[];
+  for (const f of filters) {
+    if (f.Name === 'replication-instance-id') for (const v of f.Values) checkIdentifier('replication-instance-id filter value', v, IDENTIFIER_MAX);
+  }
+  const matching = applyFilters(
+    app.store.instances.list(),
+    filters,
+    {
+      'replication-instance-arn': (r) => r.ReplicationInstanceArn,
+      'replication-instance-id': (r) => r.ReplicationInstanceIdentifier,
+      'replication-instance-class': (r) => r.ReplicationInstanceClass,
+      'engine-version': (r) => r.EngineVersion,
+    },
+    ['replication-instance-id'],
+  );
+  if (filters.length && !matching.length) throw notFound('No replication instances found matching provided filters.');
+  const page = paginate(matching, input, 'DescribeReplicationInstances');
+  return { ReplicationInstances: page.items, ...(page.marker ? { Marker: page.marker } : {}) };
+}
+
+/** The pending-able members of ModifyReplicationInstance (applied now, or at the maintenance window). */
+interface PendingValues {
+  ReplicationInstanceClass?: string;
+  AllocatedStorage?: number;
+  MultiAZ?: boolean;
+  EngineVersion?: string;
+  NetworkType?: string;
+}
+
+function modifyReplicationInstance(input: ModifyReplicationInstanceMessage, { app }: RequestContext): unknown {
+  const record = requireInstance(app, input.ReplicationInstanceArn!);
+  const status = record.ReplicationInstanceStatus;
+  // A full instance must still be able to grow (spec §3.1); anything else needs `available`.
+  if (status !== 'available' && status !== 'storage-full') {
+    throw invalidState(`Replication instance ${record.ReplicationInstanceIdentifier} is ${status}; it can be modified only when available.`);
+  }
+  const requested: PendingValues = {};
+  if (input.ReplicationInstanceClass !== undefined) requested.ReplicationInstanceClass = requireClass(input.ReplicationInstanceClass).name;
+  if (input.AllocatedStorage !== undefined) {
+    checkStorage(input.AllocatedStorage);
+    requested.AllocatedStorage = input.AllocatedStorage;
+  }
+  if (input.MultiAZ !== undefined) requested.MultiAZ = input.MultiAZ;
+  if (input.NetworkType !== undefined) requested.NetworkType = input.NetworkType;
+  if (input.EngineVersion !== undefined) {
+    const engine = requireEngineVersion(input.EngineVersion);
+    if (compareVersions(engine.version, record.EngineVersion) < 0) {
+      throw new DmsFault('UpgradeDependencyFailureFault', `Cannot downgrade replication instance ${record.ReplicationInstanceIdentifier} from engine version ${record.EngineVersion} to ${engine.version}.`);
+    }
+    if (isMajorVersionChange(record.EngineVersion, engine.version) && !input.AllowMajorVersionUpgrade) {
+      throw new DmsFault(
+        'UpgradeDependencyFailureFault',
+        `Engine version ${engine.version} is a major version upgrade from ${record.EngineVersion}; set AllowMajorVersionUpgrade to true to apply it.`,
+      );
+    }
+    requested.EngineVersion = engine.version;
+  }
+  const window = input.PreferredMaintenanceWindow !== undefined ? parseMaintenanceWindow(input.PreferredMaintenanceWindow) : undefined;
+  let newIdentifier: string | undefined;
+  if (input.ReplicationInstanceIdentifier !== undefined) {
+    checkIdentifier('ReplicationInstanceIdentifier', input.ReplicationInstanceIdentifier, IDENTIFIER_MAX);
+    newIdentifier = input.ReplicationInstanceIdentifier.toLowerCase();
+  }
+  if (status === 'storage-full' && (requested.AllocatedStorage === undefined || requested.AllocatedStorage <= record.AllocatedStorage || !input.ApplyImmediately)) {
+    throw invalidState(
+      `Replication instance ${record.ReplicationInstanceIdentifier} is storage-full; it accepts only a storage increase with ApplyImmediately until then.`,
+    );
+  }
+
+  // ApplyImmediately applies this request and flushes what was pending; otherwise it all waits.
+  const pending = (record.PendingModifiedValues ?? {}) as PendingValues;
+  const merged: PendingValues = input.ApplyImmediately ? { ...pending, ...requested } : {};
+  const changed = <K extends keyof PendingValues>(k: K, v: PendingValues[K]): boolean => v !== undefined && v !== record[k];
+  const notes: InstanceEventNote[] = [];
+  let restart: 'modifying' | 'upgrading' | undefined;
+
+  app.store.transaction(() => {
+    const current = requireInstance(app, record.ReplicationInstanceArn);
+    if (current.ReplicationInstanceStatus !== status) {
+      throw invalidState(`Replication instance ${current.ReplicationInstanceIdentifier} is ${current.ReplicationInstanceStatus}; try again when it is available.`);
+    }
+    if (newIdentifier !== undefined && newIdentifier !== record.ReplicationInstanceIdentifier) {
+      const taken = app.store.instances.findByIdentifier(newIdentifier);
+      if (taken) throw alreadyExists(`Replication instance "${newIdentifier}" already exists. Choose another ReplicationInstanceIdentifier.`, taken.ReplicationInstanceArn);
+    }
+    const storageAfter = input.ApplyImmediately ? (merged.AllocatedStorage ?? record.AllocatedStorage) : (requested.AllocatedStorage ?? record.AllocatedStorage);
+    if (storageAfter > record.AllocatedStorage) checkStorageQuota(app, storageAfter, record.ReplicationInstanceArn);
+
+    if (newIdentifier !== undefined) record.ReplicationInstanceIdentifier = newIdentifier;
+    if (window !== undefined) record.PreferredMaintenanceWindow = window;
+    if (input.AutoMinorVersionUpgrade !== undefined) record.AutoMinorVersionUpgrade = input.AutoMinorVersionUpgrade;
+    if (input.VpcSecurityGroupIds !== undefined) {
+      record.VpcSecurityGroups = input.VpcSecurityGroupIds.map((id) => ({ VpcSecurityGroupId: id, Status: 'active' }));
+    }
+    if (input.ApplyImmediately) {
+      if (changed('ReplicationInstanceClass', merged.ReplicationInstanceClass)) {
+        notes.push({ message: `Replication instance class changed to ${merged.ReplicationInstanceClass}.`, categories: ['Configuration Change'] });
+        record.ReplicationInstanceClass = merged.ReplicationInstanceClass!;
+        restart = 'modifying';
+      }
+      if (changed('AllocatedStorage', merged.AllocatedStorage)) {
+        notes.push({ message: `Replication instance storage changed to ${merged.AllocatedStorage} GB.`, categories: ['Configuration Change'] });
+        record.AllocatedStorage = merged.AllocatedStorage!;
+        restart = 'modifying';
+      }
+      if (changed('EngineVersion', merged.EngineVersion)) {
+        notes.push({ message: `Replication instance engine upgraded to version ${merged.EngineVersion}.`, categories: ['Maintenance'] });
+        record.EngineVersion = merged.EngineVersion!;
+        restart = 'upgrading';
+      }
+      if (changed('NetworkType', merged.NetworkType)) record.NetworkType = merged.NetworkType;
+      if (changed('MultiAZ', merged.MultiAZ)) {
+        record.MultiAZ = merged.MultiAZ!;
+        if (record.MultiAZ) record.SecondaryAvailabilityZone = `${app.config.region}b`;
+        else delete record.SecondaryAvailabilityZone;
+        event(app, record, `Replication instance Multi-AZ ${record.MultiAZ ? 'enabled' : 'disabled'}.`, ['Configuration Change']);
+      }
+      record.PendingModifiedValues = {};
+    } else {
+      const next: PendingValues = { ...pending };
+      for (const [k, v] of Object.entries(requested) as [keyof PendingValues, never][]) {
+        if (changed(k, v)) next[k] = v;
+      }
+      record.PendingModifiedValues = next;
+    }
+    if (restart) record.ReplicationInstanceStatus = restart;
+    app.store.instances.update(record);
+  });
+  if (restart) {
+    event(app, record, restart === 'upgrading' ? 'Upgrading replication instance engine.' : 'Modifying replication instance.', [
+      restart === 'upgrading' ? 'Maintenance' : 'Configuration Change',
+    ]);
+    app.instances.restart(record.ReplicationInstanceArn, notes);
+  }
+  return { ReplicationInstance: record };
+}
+
+function rebootReplicationInstance(input: RebootReplicationInstanceMessage, { app }: RequestContext): unknown {
+  if (input.ForceFailover && input.ForcePlannedFailover) {
+    throw invalidCombination('ForceFailover and ForcePlannedFailover cannot both be true; choose one.');
+  }
+  const record = requireInstance(app, input.ReplicationInstanceArn!);
+  if ((input.ForceFailover || input.ForcePlannedFailover) && !record.MultiAZ) {
+    throw invalidCombination(`Replication instance ${record.ReplicationInstanceIdentifier} is not Multi-AZ; a failover reboot needs MultiAZ. Reboot without ForceFailover/ForcePlannedFailover.`);
+  }
+  app.store.transaction(() => {
+    const current = requireInstance(app, record.ReplicationInstanceArn);
+    if (current.ReplicationInstanceStatus !== 'available') {
+      throw invalidState(`Replication instance ${current.ReplicationInstanceIdentifier} is ${current.ReplicationInstanceStatus}; it can be rebooted only when available.`);
+    }
+    record.ReplicationInstanceStatus = 'rebooting';
+    app.store.instances.update(record);
+  });
+  event(app, record, 'Rebooting replication instance.', ['Maintenance']);
+  app.instances.restart(record.ReplicationInstanceArn, [{ message: 'Replication instance rebooted.', categories: ['Maintenance'] }]);
+  return { ReplicationInstance: record };
+}
+
+function deleteReplicationInstance(input: DeleteReplicationInstanceMessage, { app }: RequestContext): unknown {
+  const record = app.store.transaction(() => {
+    const current = requireInstance(app, input.ReplicationInstanceArn!);
+    if (current.ReplicationInstanceStatus === 'deleting') {
+      throw invalidState(`Replication instance ${current.ReplicationInstanceIdentifier} is already being deleted.`);
+    }
+    const tasks = app.store.tasks.listByInstance(current.ReplicationInstanceArn);
+    if (tasks.length) {
+      const names = tasks.slice(0, 5).map((t) => t.ReplicationTaskIdentifier).join(', ');
+      throw invalidState(
+        `Replication instance ${current.ReplicationInstanceIdentifier} still has ${tasks.length} replication task(s) assigned (${names}${tasks.length > 5 ? ', ...' : ''}). Delete or move them first.`,
+      );
+    }
+    current.ReplicationInstanceStatus = 'deleting';
+    app.store.instances.update(current);
+    return current;
+  });
+  event(app, record, 'Deleting replication instance.', ['Deletion']);
+  app.instances.delete(record.ReplicationInstanceArn);
+  return { ReplicationInstance: record };
+}
+
+function describeOrderableReplicationInstances(input: DescribeOrderableReplicationInstancesMessage, { app }: RequestContext): unknown {
+  const region = app.config.region;
+  const rows = listEngineVersions().flatMap((engine) =>
+    INSTANCE_CLASSES.map((cls) => ({
+      EngineVersion: engine.version,
+      ReplicationInstanceClass: cls.name,
+      StorageType: STORAGE_TYPE,
+      MinAllocatedStorage: MIN_ALLOCATED_STORAGE_GB,
+      MaxAllocatedStorage: MAX_ALLOCATED_STORAGE_GB,
+      DefaultAllocatedStorage: DEFAULT_ALLOCATED_STORAGE_GB,
+      IncludedAllocatedStorage: cls.includedStorageGB,
+      AvailabilityZones: [`${region}a`, `${region}b`, `${region}c`],
+      ReleaseStatus: engine.releaseStatus,
+    })),
+  );
+  const page = paginate(rows, input, 'DescribeOrderableReplicationInstances');
+  return { OrderableReplicationInstances: page.items, ...(page.marker ? { Marker: page.marker } : {}) };
+}
+
+function describeEngineVersions(input: DescribeEngineVersionsMessage): unknown {
+  const all = listEngineVersions();
+  const rows = all.map((engine) => ({
+    Version: engine.version,
+    Lifecycle: engine.lifecycle,
+    ReleaseStatus: engine.releaseStatus,
+    AvailableUpgrades: all.filter((v) => compareVersions(v.version, engine.version) > 0).map((v) => v.version),
+  }));
+  const page = paginate(rows, input, 'DescribeEngineVersions');
+  return { EngineVersions: page.items, ...(page.marker ? { Marker: page.marker } : {}) };
+}
+
+function describeReplicationInstanceTaskLogs(input: DescribeReplicationInstanceTaskLogsMessage, { app }: RequestContext): unknown {
+  const record = requireInstance(app, input.ReplicationInstanceArn!);
+  const logs = app.store.tasks.listByInstance(record.ReplicationInstanceArn).map((t) => {
+    let size = 0;
+    try {
+      size = statSync(taskLogPath(app.config.dataDir, record.ReplicationInstanceArn, t.ReplicationTaskArn)).size;
+    } catch {
+      // the task has not run on this instance yet: no log
+    }
+    return { ReplicationTaskName: t.ReplicationTaskIdentifier, ReplicationTaskArn: t.ReplicationTaskArn, ReplicationInstanceTaskLogSize: size };
+  });
+  const page = paginate(logs, input, 'DescribeReplicationInstanceTaskLogs');
+  return {
+    ReplicationInstanceArn: record.ReplicationInstanceArn,
+    ReplicationInstanceTaskLogs: page.items,
+    ...(page.marker ? { Marker: page.marker } : {}),
+  };
+}
+
+export const replicationInstanceOperations: OperationTable = {
+  CreateReplicationInstance: createReplicationInstance,
+  DescribeReplicationInstances: describeReplicationInstances,
+  ModifyReplicationInstance: modifyReplicationInstance,
+  RebootReplicationInstance: rebootReplicationInstance,
+  DeleteReplicationInstance: deleteReplicationInstance,
+  DescribeOrderableReplicationInstances: describeOrderableReplicationInstances,
+  DescribeEngineVersions: describeEngineVersions,
+  DescribeReplicationInstanceTaskLogs: describeReplicationInstanceTaskLogs,
+};

@@ -1,0 +1,491 @@
+/**
+ * Replication instances as real, supervised OS processes.
+ *
+ * Lifecycle of one instance (status in the store, written only here and by the API handlers that
+ * check a transition before calling in):
+ *
+ *   create ──▶ creating ──hello──▶ available ◀──hello── rebooting ◀── reboot / process died
+ *                                  │   ▲                modifying ◀── modify (class, storage)
+ *                 usage > quota    ▼   │ usage <= quota  upgrading ◀── modify (engine version)
+ *                                storage-full
+ *   delete ──▶ deleting ──process exited──▶ record removed (Describe: ResourceNotFoundFault)
+ *
+ * A process that dies unexpectedly is restarted with exponential backoff (status `rebooting`, a
+ * `Failure` event; after 5 failures in a row without a hello, status `failed` while retries go
+ * on). The control plane learns an instance is ready from its `hello`, never from a sleep.
+ *
+ * ## API for other parts of the control plane (`app.instances`)
+ *
+ * - `request(instanceArn, message, timeoutMs = 30000): Promise<unknown>` — sends a control request
+ *   (`start-task`, `stop-task`, `reload-tables`, `test-connection`; see ControlRequest in
+ *   src/instance/protocol.ts) with a fresh requestId; resolves with the reply's `result`; rejects
+ *   with `Error(reply.error)`, or on timeout, or when the instance is not connected or disconnects.
+ * - `isConnected(instanceArn): boolean` — the process said hello and its connection is open.
+ * - `processInfo(instanceArn)` — pid, connected flag and the last heartbeat (RSS, storage used,
+ *   running task ARNs).
+ * - `taskWorkDir(instanceArn, taskArn)` — the directory to put in TaskSpec.workDir.
+ * - Events (EventEmitter):
+ *   - `on('message', (instanceArn, msg: InstanceMessage) => ...)` for task-status, task-progress,
+ *     task-checkpoint and task-event messages, in the order the instance sent them;
+ *   - `on('heartbeat', (instanceArn, msg: HeartbeatMessage) => ...)`;
+ *   - `on('instance-connected', (instanceArn) => ...)` after every hello (create, reboot, modify,
+ *     recovery after a crash, control-plane restart): the instance runs no tasks at that point;
+ *   - `on('instance-lost', (instanceArn) => ...)` when a connection ends (reboot, crash, delete,
+ *     shutdown): the tasks that ran there are gone.
+ * - `stop()` at control-plane shutdown: shuts every instance process down gracefully (they stop
+ *   their tasks first), SIGKILL after a timeout.
+ *
+ * Used by the replication-instance API handlers: `launch`, `restart`, `delete`.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import { createServer, type Server, type Socket } from 'node:net';
+import { dirname } from 'node:path';
+import type { App } from './app.js';
+import { JsonLineChannel } from '../instance/json-lines.js';
+import {
+  SUPPORTED_PROTOCOL_VERSIONS,
+  type ControlMessage,
+  type ControlRequest,
+  type HeartbeatMessage,
+  type HelloMessage,
+  type InstanceMessage,
+  type ReplyMessage,
+} from '../instance/protocol.js';
+import type { ReplicationInstanceRecord } from '../store/index.js';
+import { instanceLaunchCommand } from './instance-launch.js';
+import { controlSocketPath, instanceWorkDir, taskWorkDir } from './instance-paths.js';
+
+/** Time an instance gets to stop its tasks and exit before it is killed. */
+export const SHUTDOWN_TIMEOUT_MS = 12_000;
+const HELLO_TIMEOUT_MS = 10_000;
+const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
+const BACKOFF_MS = [250, 500, 1000, 2000, 4000, 8000, 16000, 30000];
+/** A connection that lasted this long resets the crash counter (the process was healthy). */
+const HEALTHY_AFTER_MS = 10_000;
+const FAILED_AFTER_CRASHES = 5;
+const GiB = 1024 ** 3;
+
+export interface InstanceEventNote {
+  message: string;
+  categories: string[];
+}
+
+export interface InstanceProcessInfo {
+  pid?: number;
+  connected: boolean;
+  heartbeat?: HeartbeatMessage & { at: string };
+}
+
+export interface InstanceSupervisorEvents {
+  message: [instanceArn: string, msg: InstanceMessage];
+  heartbeat: [instanceArn: string, msg: HeartbeatMessage];
+  'instance-connected': [instanceArn: string];
+  'instance-lost': [instanceArn: string];
+}
+
+interface PendingRequest {
+  resolve: (result: unknown) => void;
+  reject: (err: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+/** The supervisor's view of one instance. */
+interface Managed {
+  arn: string;
+  /** run: keep a process up; stop: control plane shutting down; delete: going away for good. */
+  intent: 'run' | 'stop' | 'delete';
+  child?: ChildProcess;
+  exited?: Promise<void>;
+  /** Set while the supervisor itself is stopping the process (reboot, modify, delete, shutdown). */
+  expectingExit: boolean;
+  token?: string;
+  channel?: JsonLineChannel;
+  connectedAt?: number;
+  /** Events to record when the next hello arrives (what that hello completes). */
+  onHello: InstanceEventNote[];
+  crashes: number;
+  restartTimer?: NodeJS.Timeout;
+  heartbeat?: HeartbeatMessage & { at: string };
+  requests: Map<string, PendingRequest>;
+}
+
+export class InstanceSupervisor extends EventEmitter<InstanceSupervisorEvents> {
+  private readonly managed = new Map<string, Managed>();
+  private server?: Server;
+  private stopping = false;
+  readonly socketPath: string;
+
+  constructor(private readonly app: App) {
+    super();
+    this.socketPath = controlSocketPath(app.config.dataDir);
+  }
+
+  // ---- lifecycle of the supervisor ----
+
+  /** Opens the control socket and brings back every stored instance (finishing interrupted deletes). */
+  async start(): Promise<void> {
+    mkdirSync(dirname(this.socketPath), { recursive: true, mode: 0o700 });
+    rmSync(this.socketPath, { force: true }); // left behind by a control plane that was killed
+    const server = createServer((socket) => this.onConnection(socket));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(this.socketPath, () => resolve());
+    });
+    chmodSync(this.socketPath, 0o600);
+    this.server = server;
+    for (const record of this.app.store.instances.list()) {
+      if (record.ReplicationInstanceStatus === 'deleting') {
+        this.delete(record.ReplicationInstanceArn);
+        continue;
+      }
+      if (['available', 'storage-full', 'failed'].includes(record.ReplicationInstanceStatus)) {
+        this.setStatus(record.ReplicationInstanceArn, 'rebooting');
+      }
+      // A restarted service brings its instances back; only a create still in flight gets its Creation event.
+      this.launch(record.ReplicationInstanceArn, record.ReplicationInstanceStatus === 'creating' ? undefined : []);
+    }
+  }
+
+  /** Shuts every instance process down (they stop their tasks first) and closes the socket. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await Promise.all(
+      [...this.managed.values()].map((m) => {
+        m.intent = 'stop';
+        return this.stopProcess(m);
+      }),
+    );
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    rmSync(this.socketPath, { force: true });
+  }
+
+  // ---- used by the API handlers (they check and persist the status transition first) ----
+
+  /** Starts the process of a new (or restored) instance; `onHello` events are recorded once it is up. */
+  launch(instanceArn: string, onHello: InstanceEventNote[] = [{ message: 'Replication instance created.', categories: ['Creation'] }]): void {
+    const m = this.get(instanceArn);
+    m.intent = 'run';
+    m.onHello = onHello;
+    this.spawnProcess(m);
+  }
+
+  /** Restarts the process (reboot, new class or storage, new engine version). Runs in the background. */
+  restart(instanceArn: string, onHello: InstanceEventNote[]): void {
+    const m = this.get(instanceArn);
+    m.intent = 'run';
+    m.onHello = onHello;
+    this.stopProcess(m)
+      .then(() => {
+        if (m.intent === 'run' && !this.stopping) this.spawnProcess(m);
+      })
+      .catch((err: unknown) => this.app.log.error({ err, instanceArn }, 'restart of replication instance failed'));
+  }
+
+  /** Shuts the process down, then removes the instance's record, tags and work dir. Background. */
+  delete(instanceArn: string): void {
+    const m = this.get(instanceArn);
+    m.intent = 'delete';
+    this.stopProcess(m)
+      .then(() => {
+        if (this.stopping) return; // finished at the next start: the record still says deleting
+        const record = this.app.store.instances.get(instanceArn);
+        this.managed.delete(instanceArn);
+        if (!record) return;
+        this.app.store.transaction(() => {
+          this.app.store.instances.delete(instanceArn);
+          this.app.store.tags.removeAll(instanceArn);
+        });
+        rmSync(instanceWorkDir(this.app.config.dataDir, instanceArn), { recursive: true, force: true });
+        this.app.event({
+          sourceIdentifier: record.ReplicationInstanceIdentifier,
+          sourceType: 'replication-instance',
+          sourceArn: instanceArn,
+          message: 'Replication instance deleted.',
+          categories: ['Deletion'],
+        });
+      })
+      .catch((err: unknown) => this.app.log.error({ err, instanceArn }, 'delete of replication instance failed'));
+  }
+
+  // ---- API for other engineers ----
+
+  request(instanceArn: string, message: ControlRequest, timeoutMs = DEFAULT_REQUEST_TIMEOUT_MS): Promise<unknown> {
+    const m = this.managed.get(instanceArn);
+    const channel = m?.channel;
+    if (!m || !channel?.isOpen) {
+      return Promise.reject(new Error(`replication instance ${instanceArn} is not connected`));
+    }
+    const requestId = randomUUID();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        m.requests.delete(requestId);
+        reject(new Error(`replication instance ${instanceArn} did not answer ${message.type} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      m.requests.set(requestId, { resolve, reject, timer });
+      channel.send({ ...message, requestId });
+    });
+  }
+
+  isConnected(instanceArn: string): boolean {
+    return this.managed.get(instanceArn)?.channel?.isOpen ?? false;
+  }
+
+  processInfo(instanceArn: string): InstanceProcessInfo {
+    const m = this.managed.get(instanceArn);
+    return {
+      ...(m?.child?.pid !== undefined && m.child.exitCode === null ? { pid: m.child.pid } : {}),
+      connected: this.isConnected(instanceArn),
+      ...(m?.heartbeat ? { heartbeat: m.heartbeat } : {}),
+    };
+  }
+
+  taskWorkDir(instanceArn: string, taskArn: string): string {
+    return taskWorkDir(this.app.config.dataDir, instanceArn, taskArn);
+  }
+
+  // ---- processes ----
+
+  private get(instanceArn: string): Managed {
+    let m = this.managed.get(instanceArn);
+    if (!m) {
+      m = { arn: instanceArn, intent: 'run', expectingExit: false, onHello: [], crashes: 0, requests: new Map() };
+      this.managed.set(instanceArn, m);
+    }
+    return m;
+  }
+
+  private spawnProcess(m: Managed): void {
+    clearTimeout(m.restartTimer);
+    const record = this.app.store.instances.get(m.arn);
+    if (!record || this.stopping || m.intent !== 'run' || m.child) return;
+    const workDir = instanceWorkDir(this.app.config.dataDir, m.arn);
+    const token = randomBytes(32).toString('hex');
+    let child: ChildProcess;
+    try {
+      mkdirSync(workDir, { recursive: true, mode: 0o700 });
+      const cmd = instanceLaunchCommand({
+        instanceArn: m.arn,
+        instanceClass: record.ReplicationInstanceClass,
+        engineVersion: record.EngineVersion,
+        workDir,
+        controlSocket: this.socketPath,
+        token,
+        logLevel: this.app.config.logLevel,
+        parentEnv: process.env,
+      });
+      // Own process group: a Ctrl-C in the service's terminal reaches the control plane, which
+      // then shuts instances down in order, instead of killing everything at once.
+      child = spawn(cmd.command, cmd.args, { env: cmd.env, stdio: ['ignore', 'ignore', 'inherit'], detached: true });
+    } catch (err) {
+      this.app.log.error({ err, instanceArn: m.arn }, 'cannot launch replication instance process');
+      this.onExit(m, undefined, `cannot be launched: ${err instanceof Error ? err.message : String(err)}`);
+      return;
+    }
+    m.child = child;
+    m.token = token;
+    let exited!: () => void;
+    m.exited = new Promise<void>((resolve) => (exited = resolve));
+    let done = false;
+    const finish = (how: string): void => {
+      if (done) return;
+      done = true;
+      exited();
+      this.onExit(m, child, how);
+    };
+    child.once('exit', (code, signal) => finish(signal ? `killed by ${signal}` : `exited with code ${code}`));
+    child.once('error', (err) => finish(`cannot be launched: ${err.message}`));
+    this.app.log.info({ instanceArn: m.arn, pid: child.pid, engineVersion: record.EngineVersion }, 'replication instance process launched');
+  }
+
+  private onExit(m: Managed, child: ChildProcess | undefined, how: string): void {
+    if (child && m.child !== child) return;
+    m.child = undefined;
+    m.token = undefined;
+    const healthy = m.connectedAt !== undefined && Date.now() - m.connectedAt >= HEALTHY_AFTER_MS;
+    this.dropChannel(m, `process ${how}`);
+    this.app.log.info({ instanceArn: m.arn, how, expected: m.expectingExit }, 'replication instance process ended');
+    if (m.expectingExit || this.stopping || m.intent !== 'run') return;
+    const record = this.app.store.instances.get(m.arn);
+    if (!record) return;
+    if (healthy) m.crashes = 0;
+    m.crashes += 1;
+    if (['available', 'storage-full'].includes(record.ReplicationInstanceStatus)) {
+      this.setStatus(m.arn, 'rebooting');
+      this.instanceEvent(m.arn, `Replication instance process ended unexpectedly (${how}); restarting it.`, ['Failure']);
+      m.onHello = [{ message: 'Replication instance recovered: its process was restarted.', categories: ['Failure'] }];
+    } else if (m.crashes === FAILED_AFTER_CRASHES) {
+      this.setStatus(m.arn, 'failed');
+      this.instanceEvent(m.arn, `Replication instance process ${how} ${m.crashes} times in a row; still retrying.`, ['Failure']);
+    }
+    const delay = BACKOFF_MS[Math.min(m.crashes - 1, BACKOFF_MS.length - 1)]!;
+    m.restartTimer = setTimeout(() => this.spawnProcess(m), delay);
+  }
+
+  /** Asks the process to shut down, waits for it to exit, kills it after SHUTDOWN_TIMEOUT_MS. */
+  private async stopProcess(m: Managed): Promise<void> {
+    clearTimeout(m.restartTimer);
+    const child = m.child;
+    if (!child) return;
+    m.expectingExit = true;
+    try {
+      if (!m.channel?.send({ type: 'shutdown', stopTasks: true } satisfies ControlMessage)) child.kill('SIGTERM');
+      let timer: NodeJS.Timeout | undefined;
+      const timedOut = await Promise.race([
+        m.exited!.then(() => false),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), SHUTDOWN_TIMEOUT_MS))),
+      ]);
+      clearTimeout(timer);
+      if (timedOut) {
+        this.app.log.warn({ instanceArn: m.arn, pid: child.pid }, 'replication instance did not exit in time; killing it');
+        child.kill('SIGKILL');
+        await m.exited;
+      }
+    } finally {
+      m.expectingExit = false;
+    }
+  }
+
+  // ---- the control socket ----
+
+  private onConnection(socket: Socket): void {
+    const channel = new JsonLineChannel(socket);
+    const helloTimer = setTimeout(() => channel.close('no hello in time'), HELLO_TIMEOUT_MS);
+    let m: Managed | undefined;
+    channel.on('message', (raw) => {
+      const msg = raw as unknown as InstanceMessage;
+      if (!m) {
+        clearTimeout(helloTimer);
+        m = this.accept(channel, msg);
+        return;
+      }
+      this.onInstanceMessage(m, msg);
+    });
+    channel.on('close', (reason) => {
+      clearTimeout(helloTimer);
+      if (m && m.channel === channel) this.dropChannel(m, reason);
+    });
+  }
+
+  /** Checks a hello: a known instance, the token of its current process, a protocol we speak. */
+  private accept(channel: JsonLineChannel, msg: InstanceMessage): Managed | undefined {
+    const refuse = (reason: string): undefined => {
+      this.app.log.warn({ reason }, 'refused a replication instance connection');
+      channel.send({ type: 'refused', reason } satisfies ControlMessage);
+      channel.end();
+      return undefined;
+    };
+    if (msg.type !== 'hello') return refuse('the first message must be hello');
+    const hello = msg as HelloMessage;
+    const m = typeof hello.instanceArn === 'string' ? this.managed.get(hello.instanceArn) : undefined;
+    if (!m || !m.token || !m.child || typeof hello.token !== 'string' || !sameSecret(hello.token, m.token)) {
+      return refuse('unknown instance or wrong token');
+    }
+    if (!SUPPORTED_PROTOCOL_VERSIONS.includes(hello.protocol)) {
+      return refuse(`protocol version ${hello.protocol} is not supported (supported: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')})`);
+    }
+    if (m.intent !== 'run' || this.stopping) return refuse('the instance is being shut down');
+    if (m.channel) m.channel.close('replaced by a new connection');
+    m.channel = channel;
+    m.connectedAt = Date.now();
+    channel.send({ type: 'welcome', protocol: hello.protocol } satisfies ControlMessage);
+    this.app.log.info({ instanceArn: m.arn, pid: hello.pid, engineVersion: hello.engineVersion }, 'replication instance connected');
+    if (this.app.store.instances.get(m.arn)) {
+      this.setStatus(m.arn, 'available');
+      for (const e of m.onHello) this.instanceEvent(m.arn, e.message, e.categories);
+    }
+    m.onHello = [];
+    this.emit('instance-connected', m.arn);
+    return m;
+  }
+
+  private onInstanceMessage(m: Managed, msg: InstanceMessage): void {
+    switch (msg.type) {
+      case 'heartbeat':
+        m.heartbeat = { ...msg, at: new Date().toISOString() };
+        this.checkStorage(m.arn, msg.storageUsedBytes);
+        this.emit('heartbeat', m.arn, msg);
+        return;
+      case 'reply':
+        this.settle(m, msg);
+        return;
+      case 'task-status':
+      case 'task-progress':
+      case 'task-checkpoint':
+      case 'task-event':
+        this.emit('message', m.arn, msg);
+        return;
+      default:
+        this.app.log.warn({ instanceArn: m.arn, type: (msg as { type: string }).type }, 'unexpected message from replication instance');
+    }
+  }
+
+  private settle(m: Managed, reply: ReplyMessage): void {
+    const pending = m.requests.get(reply.requestId);
+    if (!pending) return; // timed out already
+    m.requests.delete(reply.requestId);
+    clearTimeout(pending.timer);
+    if (reply.ok) pending.resolve(reply.result);
+    else pending.reject(new Error(reply.error ?? 'the replication instance reported an error'));
+  }
+
+  private dropChannel(m: Managed, reason: string): void {
+    const channel = m.channel;
+    if (!channel) return;
+    m.channel = undefined;
+    m.connectedAt = undefined;
+    channel.close(reason);
+    for (const [id, pending] of m.requests) {
+      clearTimeout(pending.timer);
+      pending.reject(new Error(`replication instance ${m.arn} disconnected (${reason})`));
+      m.requests.delete(id);
+    }
+    this.emit('instance-lost', m.arn);
+  }
+
+  // ---- status and events ----
+
+  /** AllocatedStorage is a quota on the work dir: over it the instance is `storage-full`. */
+  private checkStorage(instanceArn: string, usedBytes: number): void {
+    const record = this.app.store.instances.get(instanceArn);
+    if (!record) return;
+    const quota = record.AllocatedStorage * GiB;
+    const usedGB = (usedBytes / GiB).toFixed(2);
+    if (usedBytes > quota && record.ReplicationInstanceStatus === 'available') {
+      this.setStatus(instanceArn, 'storage-full');
+      this.instanceEvent(instanceArn, `Replication instance storage is full: ${usedGB} GB used of ${record.AllocatedStorage} GB allocated. Increase AllocatedStorage or free space.`, ['Failure']);
+    } else if (usedBytes <= quota && record.ReplicationInstanceStatus === 'storage-full') {
+      this.setStatus(instanceArn, 'available');
+      this.instanceEvent(instanceArn, `Replication instance storage is no longer full: ${usedGB} GB used of ${record.AllocatedStorage} GB allocated.`, ['Configuration Change']);
+    }
+  }
+
+  /** Writes a status read-modify-write in one tick (SQLite calls are synchronous); never undoes `deleting`. */
+  private setStatus(instanceArn: string, status: string): ReplicationInstanceRecord | undefined {
+    const record = this.app.store.instances.get(instanceArn);
+    if (!record || record.ReplicationInstanceStatus === 'deleting' || record.ReplicationInstanceStatus === status) return record;
+    record.ReplicationInstanceStatus = status;
+    this.app.store.instances.update(record);
+    return record;
+  }
+
+  private instanceEvent(instanceArn: string, message: string, categories: string[]): void {
+    const record = this.app.store.instances.get(instanceArn);
+    if (!record) return;
+    this.app.event({
+      sourceIdentifier: record.ReplicationInstanceIdentifier,
+      sourceType: 'replication-instance',
+      sourceArn: instanceArn,
+      message,
+      categories,
+    });
+  }
+}
+
+function sameSecret(a: string, b: string): boolean {
+  const ba = Buffer.from(a);
+  const bb = Buffer.from(b);
+  return ba.length === bb.length && timingSafeEqual(ba, bb);
+}
