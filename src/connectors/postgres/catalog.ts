@@ -1,0 +1,275 @@
+/**
+ * The source catalogue as the engine needs it: tables (and views), their columns with exact types
+ * (`format_type`, so `numeric(10,2)`, `character varying(40)`, `timestamp with time zone`,
+ * `text[]` come back as PostgreSQL prints them), NOT NULL, collations, enum and domain types,
+ * primary key, unique and secondary indexes, replica identity, and size estimates that decide how a
+ * table is split for a parallel full load.
+ *
+ * `SourceTableInfo` extends the mapping module's `SourceTable`, so the result feeds `planTables`
+ * directly.
+ */
+import type pg from 'pg';
+import type { SourceColumn, SourceTable } from '../../model/table-mappings.js';
+
+export interface EnumTypeInfo {
+  schema: string;
+  name: string;
+  /** Labels in sort order. */
+  labels: string[];
+}
+
+export interface SourceColumnInfo extends SourceColumn {
+  /** Position in the table (attnum). */
+  ordinal: number;
+  notNull: boolean;
+  /** Set when the column (or its array element) is an enum: the target needs the type created. */
+  enumType?: EnumTypeInfo;
+  /** Set when the column's type is a domain: its base type, as format_type prints it. */
+  domainBaseType?: string;
+  /** Whether the type is an array (of `type` minus `[]`). */
+  isArray: boolean;
+  /** Collation name when it differs from the type's default. */
+  collation?: string;
+  /** Generated (stored) column: the target gets a plain column holding the values. */
+  generated: boolean;
+}
+
+export interface SourceIndexInfo {
+  name: string;
+  primary: boolean;
+  unique: boolean;
+  /** Access method (btree, hash, gin, gist, brin, ...). */
+  method: string;
+  /**
+   * Key columns in order: a column name, or `null` for an expression key (see `keyDefinitions`).
+   */
+  keyColumns: (string | null)[];
+  /** Each key as pg_get_indexdef prints it (column name or expression), with DESC/NULLS/opclass. */
+  keyDefinitions: string[];
+  /** INCLUDE columns. */
+  includeColumns: string[];
+  /** Partial index predicate, when any. */
+  predicate?: string;
+  /** Name of the constraint the index backs (PRIMARY KEY / UNIQUE / EXCLUDE), when any. */
+  constraintName?: string;
+  /** The full source definition, for messages. */
+  definition: string;
+}
+
+export interface SourceTableInfo extends SourceTable {
+  tableType: 'table' | 'view';
+  columns: SourceColumnInfo[];
+  /** Primary key column names in key order; empty when the table has none. */
+  primaryKey: string[];
+  /** Unique, non-partial, plain-column indexes other than the primary key (candidate keys). */
+  uniqueKeys: string[][];
+  /** All indexes, the primary key's included. */
+  indexes: SourceIndexInfo[];
+  replicaIdentity: 'default' | 'nothing' | 'full' | 'index';
+  /** Planner estimate (pg_class.reltuples); -1 when never analysed. */
+  estimatedRows: number;
+  /** Heap size in bytes (without TOAST and indexes). */
+  sizeBytes: number;
+  /** Heap + TOAST size in bytes. */
+  totalBytes: number;
+}
+
+export interface ReadCatalogOptions {
+  /** Only these schemas (default: every non-system schema). */
+  schemas?: string[];
+  /** Only these tables. */
+  tables?: { schema: string; table: string }[];
+  /** Include views (for full-load-only tasks that select `table-type: view|all`). Default false. */
+  includeViews?: boolean;
+}
+
+interface TableRow {
+  oid: number;
+  schema: string;
+  table: string;
+  relkind: string;
+  replident: string;
+  reltuples: number;
+  size_bytes: string;
+  total_bytes: string;
+}
+
+interface ColumnRow {
+  relid: number;
+  name: string;
+  attnum: number;
+  type: string;
+  notnull: boolean;
+  generated: string;
+  collation: string | null;
+  is_array: boolean;
+  enum_schema: string | null;
+  enum_name: string | null;
+  enum_labels: string[] | null;
+  domain_base: string | null;
+}
+
+interface IndexRow {
+  relid: number;
+  name: string;
+  primary: boolean;
+  unique: boolean;
+  method: string;
+  definition: string;
+  predicate: string | null;
+  nkeyatts: number;
+  column_names: (string | null)[];
+  key_defs: string[];
+  options: number[];
+  opclasses: (string | null)[];
+  constraint_name: string | null;
+}
+
+const REPLICA_IDENTITY: Record<string, SourceTableInfo['replicaIdentity']> = { d: 'default', n: 'nothing', f: 'full', i: 'index' };
+
+/** Reads the catalogue of the database `client` is connected to. */
+export async function readSourceCatalog(client: pg.Client, opts: ReadCatalogOptions = {}): Promise<SourceTableInfo[]> {
+  const kinds = opts.includeViews ? ['r', 'p', 'v', 'm'] : ['r', 'p'];
+  const tables = await client.query<TableRow>(
+    `SELECT c.oid::int AS oid, n.nspname AS schema, c.relname AS table, c.relkind::text AS relkind,
+            c.relreplident::text AS replident, c.reltuples::float8 AS reltuples,
+            pg_relation_size(c.oid)::text AS size_bytes,
+            (pg_relation_size(c.oid) + COALESCE(pg_total_relation_size(NULLIF(c.reltoastrelid, 0)), 0))::text AS total_bytes
+       FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind::text = ANY($1::text[])
+        AND NOT c.relispartition
+        AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+        AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'
+        AND ($2::text[] IS NULL OR n.nspname = ANY($2::text[]))
+      ORDER BY n.nspname, c.relname`,
+    [kinds, opts.schemas ?? null],
+  );
+  let rows = tables.rows;
+  if (opts.tables) {
+    const wanted = new Set(opts.tables.map((t) => `${t.schema}\u0000${t.table}`));
+    rows = rows.filter((r) => wanted.has(`${r.schema}\u0000${r.table}`));
+  }
+  if (rows.length === 0) return [];
+  const oids = rows.map((r) => r.oid);
+
+  const columns = await client.query<ColumnRow>(
+    `SELECT a.attrelid::int AS relid, a.attname AS name, a.attnum::int AS attnum,
+            format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS notnull, a.attgenerated::text AS generated,
+            CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation THEN co.collname END AS collation,
+            (t.typcategory = 'A') AS is_array,
+            en.nspname AS enum_schema, et.typname AS enum_name,
+            CASE WHEN et.oid IS NOT NULL THEN ARRAY(SELECT e.enumlabel::text FROM pg_enum e WHERE e.enumtypid = et.oid ORDER BY e.enumsortorder) END AS enum_labels,
+            CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) END AS domain_base
+       FROM pg_attribute a
+       JOIN pg_type t ON t.oid = a.atttypid
+       LEFT JOIN pg_collation co ON co.oid = a.attcollation
+       LEFT JOIN pg_type et ON et.oid = CASE WHEN t.typcategory = 'A' THEN t.typelem ELSE t.oid END AND et.typtype = 'e'
+       LEFT JOIN pg_namespace en ON en.oid = et.typnamespace
+      WHERE a.attrelid = ANY($1::oid[]) AND a.attnum > 0 AND NOT a.attisdropped
+      ORDER BY a.attrelid, a.attnum`,
+    [oids],
+  );
+
+  const indexes = await client.query<IndexRow>(
+    `SELECT i.indrelid::int AS relid, ic.relname AS name, i.indisprimary AS primary, i.indisunique AS unique,
+            am.amname AS method, pg_get_indexdef(i.indexrelid) AS definition,
+            pg_get_expr(i.indpred, i.indrelid) AS predicate, i.indnkeyatts::int AS nkeyatts,
+            ARRAY(SELECT a.attname::text FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(attnum, ord)
+                    LEFT JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum AND k.attnum > 0
+                   ORDER BY k.ord) AS column_names,
+            ARRAY(SELECT pg_get_indexdef(i.indexrelid, k, true) FROM generate_series(1, i.indnatts) k ORDER BY k) AS key_defs,
+            i.indoption::int2[]::int[] AS options,
+            ARRAY(SELECT CASE WHEN oc.opcdefault THEN NULL ELSE quote_ident(ocn.nspname) || '.' || quote_ident(oc.opcname) END
+                    FROM unnest(i.indclass::oid[]) WITH ORDINALITY k(opc, ord)
+                    JOIN pg_opclass oc ON oc.oid = k.opc JOIN pg_namespace ocn ON ocn.oid = oc.opcnamespace
+                   ORDER BY k.ord) AS opclasses,
+            con.conname AS constraint_name
+       FROM pg_index i
+       JOIN pg_class ic ON ic.oid = i.indexrelid
+       JOIN pg_am am ON am.oid = ic.relam
+       LEFT JOIN pg_constraint con ON con.conindid = i.indexrelid AND con.conrelid = i.indrelid AND con.contype IN ('p', 'u', 'x')
+      WHERE i.indrelid = ANY($1::oid[]) AND i.indisvalid AND i.indislive
+      ORDER BY i.indrelid, i.indisprimary DESC, ic.relname`,
+    [oids],
+  );
+
+  const columnsByRel = groupBy(columns.rows, (c) => c.relid);
+  const indexesByRel = groupBy(indexes.rows, (i) => i.relid);
+
+  return rows.map((r) => {
+    const cols = (columnsByRel.get(r.oid) ?? []).map(toColumn);
+    const idx = (indexesByRel.get(r.oid) ?? []).map(toIndex);
+    const pk = idx.find((i) => i.primary);
+    const plainUnique = idx.filter((i) => i.unique && !i.primary && !i.predicate && i.keyColumns.every((c) => c !== null));
+    const isView = r.relkind === 'v' || r.relkind === 'm';
+    return {
+      schema: r.schema,
+      table: r.table,
+      tableType: isView ? 'view' : 'table',
+      columns: cols,
+      primaryKey: pk ? (pk.keyColumns as string[]) : [],
+      uniqueKeys: plainUnique.map((i) => i.keyColumns as string[]),
+      indexes: idx,
+      replicaIdentity: REPLICA_IDENTITY[r.replident] ?? 'default',
+      estimatedRows: r.reltuples,
+      sizeBytes: Number(r.size_bytes),
+      totalBytes: Number(r.total_bytes),
+    } satisfies SourceTableInfo;
+  });
+}
+
+function toColumn(c: ColumnRow): SourceColumnInfo {
+  const col: SourceColumnInfo = {
+    name: c.name,
+    type: c.type,
+    ordinal: c.attnum,
+    notNull: c.notnull,
+    isArray: c.is_array,
+    generated: c.generated !== '',
+  };
+  if (c.collation) col.collation = c.collation;
+  if (c.enum_schema && c.enum_name) col.enumType = { schema: c.enum_schema, name: c.enum_name, labels: c.enum_labels ?? [] };
+  if (c.domain_base) col.domainBaseType = c.domain_base;
+  return col;
+}
+
+function toIndex(i: IndexRow): SourceIndexInfo {
+  const keyCount = i.nkeyatts;
+  const keyDefinitions = i.key_defs.slice(0, keyCount).map((def, k) => {
+    // indoption bits: 1 = DESC, 2 = NULLS FIRST (the default for DESC).
+    const opt = i.options[k] ?? 0;
+    const desc = (opt & 1) !== 0;
+    const nullsFirst = (opt & 2) !== 0;
+    const opclass = i.opclasses[k];
+    let out = def;
+    if (opclass) out += ` ${opclass}`;
+    if (desc) out += ' DESC';
+    if (desc && !nullsFirst) out += ' NULLS LAST';
+    if (!desc && nullsFirst) out += ' NULLS FIRST';
+    return out;
+  });
+  const index: SourceIndexInfo = {
+    name: i.name,
+    primary: i.primary,
+    unique: i.unique,
+    method: i.method,
+    keyColumns: i.column_names.slice(0, keyCount),
+    keyDefinitions,
+    includeColumns: i.column_names.slice(keyCount).filter((c): c is string => c !== null),
+    definition: i.definition,
+  };
+  if (i.predicate) index.predicate = i.predicate;
+  if (i.constraint_name) index.constraintName = i.constraint_name;
+  return index;
+}
+
+function groupBy<T, K>(items: T[], key: (t: T) => K): Map<K, T[]> {
+  const out = new Map<K, T[]>();
+  for (const item of items) {
+    const k = key(item);
+    const list = out.get(k);
+    if (list) list.push(item);
+    else out.set(k, [item]);
+  }
+  return out;
+}
