@@ -177,6 +177,8 @@ describe('events', () => {
       { id: 'seed-inst', type: 'replication-instance', message: 'seed: storage low', categories: ['LowStorage'], minutesAgo: 30 },
       { id: 'seed-task', type: 'replication-task', message: 'seed: task started', categories: ['State Change'], minutesAgo: 20 },
       { id: 'seed-task', type: 'replication-task', message: 'seed: task failed', categories: ['Failure'], minutesAgo: 10 },
+      // Stored after a newer event but dated before it: listed by date, not by insertion.
+      { id: 'seed-task', type: 'replication-task', message: 'seed: task created', categories: ['Creation'], minutesAgo: 25 },
       ...Array.from({ length: 25 }, (_, i) => ({ id: 'seed-many', type: 'replication-task', message: `seed: many ${i}`, categories: ['Configuration Change'], minutesAgo: 50 - i })),
     ]);
   });
@@ -197,6 +199,7 @@ describe('events', () => {
       'seed: storage low',
     ]);
     expect(seeded((await dms.send(new DescribeEventsCommand({ SourceIdentifier: 'seed-task', Duration: 15 }))).Events)).toEqual(['seed: task failed']);
+    expect(seeded((await dms.send(new DescribeEventsCommand({ SourceIdentifier: 'seed-task' }))).Events)).toEqual(['seed: task created', 'seed: task started', 'seed: task failed']);
     const start = new Date(Date.now() - 200 * 60_000);
     const end = new Date(Date.now() - 100 * 60_000);
     expect(seeded((await dms.send(new DescribeEventsCommand({ SourceIdentifier: 'seed-inst', StartTime: start, EndTime: end }))).Events)).toEqual(['seed: old creation']);

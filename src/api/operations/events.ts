@@ -67,6 +67,8 @@ export const eventOperations: OperationTable = {
       { 'replication-instance-id': (e) => (e.SourceType === 'replication-instance' ? e.SourceIdentifier : undefined) },
       ['replication-instance-id'],
     );
+    // Oldest first, as AWS lists them; insertion order can differ from event time (imported events).
+    events.sort((a, b) => (a.Date < b.Date ? -1 : a.Date > b.Date ? 1 : 0));
     const page = paginate(events, input, 'DescribeEvents');
     return { Events: page.items, ...(page.marker ? { Marker: page.marker } : {}) };
   },
