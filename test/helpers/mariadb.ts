@@ -30,7 +30,7 @@ export async function startMariaDb(): Promise<MariaDbServer> {
   writeFileSync(
     init,
     `ALTER USER 'root'@'localhost' IDENTIFIED BY '${password}';\n` +
-      `CREATE USER IF NOT EXISTS 'root'@'127.0.0.1' IDENTIFIED BY '${password}';\n` +
+      `CREATE OR REPLACE USER 'root'@'127.0.0.1' IDENTIFIED BY '${password}';\n` +
       `GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION;\nFLUSH PRIVILEGES;\n`,
   );
   chownTo('mysql', init);
