@@ -13,6 +13,14 @@ import { invalidParameter } from '../model/faults.js';
 
 type Json = unknown;
 
+/**
+ * Enum values the service documents but the model's enum lacks. The model's SourceType lists only
+ * `replication-instance` while its own documentation (and the service) accept `replication-task`.
+ */
+const EXTRA_ENUM_VALUES: Record<string, string[]> = {
+  SourceType: ['replication-task'],
+};
+
 function typeName(value: Json): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'list';
@@ -26,10 +34,11 @@ function fail(path: string, problem: string): never {
 export function decodeInput(shapeName: string, value: Json): Record<string, unknown> {
   if (value === undefined || value === null) value = {};
   if (typeName(value) !== 'structure') fail('(request body)', 'the request body must be a JSON object');
-  return decodeValue(getShape(shapeName), value, '') as Record<string, unknown>;
+  return decodeValue(shapeName, value, '') as Record<string, unknown>;
 }
 
-function decodeValue(shape: Shape, value: Json, path: string): unknown {
+function decodeValue(shapeName: string, value: Json, path: string): unknown {
+  const shape = getShape(shapeName);
   switch (shape.type) {
     case 'structure': {
       if (typeName(value) !== 'structure') fail(path, `expected an object, got ${typeName(value)}`);
@@ -43,19 +52,19 @@ function decodeValue(shape: Shape, value: Json, path: string): unknown {
       for (const [name, ref] of Object.entries(shape.members ?? {})) {
         const v = obj[name];
         if (v === undefined || v === null) continue;
-        out[name] = decodeValue(getShape(ref.shape), v, join(path, name));
+        out[name] = decodeValue(ref.shape, v, join(path, name));
       }
       return out;
     }
     case 'list': {
       if (!Array.isArray(value)) fail(path, `expected a list, got ${typeName(value)}`);
       checkLength(shape, value.length, path, 'items');
-      const member = getShape(shape.member!.shape);
+      const member = shape.member!.shape;
       return value.map((v, i) => decodeValue(member, v, `${path}[${i}]`));
     }
     case 'map': {
       if (typeName(value) !== 'structure') fail(path, `expected a map, got ${typeName(value)}`);
-      const valueShape = getShape(shape.value!.shape);
+      const valueShape = shape.value!.shape;
       const out: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(value as Record<string, Json>)) {
         out[k] = decodeValue(valueShape, v, `${path}.${k}`);
@@ -66,7 +75,8 @@ function decodeValue(shape: Shape, value: Json, path: string): unknown {
       if (typeof value !== 'string') fail(path, `expected a string, got ${typeName(value)}`);
       checkLength(shape, value.length, path, 'characters');
       if (shape.enum && !shape.enum.includes(value)) {
-        fail(path, `"${value}" is not one of ${shape.enum.join(', ')}`);
+        const allowed = [...shape.enum, ...(EXTRA_ENUM_VALUES[shapeName] ?? [])];
+        if (!allowed.includes(value)) fail(path, `"${value}" is not one of ${allowed.join(', ')}`);
       }
       if (shape.pattern && !new RegExp(shape.pattern, 'u').test(value)) {
         fail(path, `"${value}" does not match the pattern ${shape.pattern}`);

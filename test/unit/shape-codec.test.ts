@@ -59,3 +59,10 @@ describe('encodeOutput', () => {
     expect(inst).toEqual({ ReplicationInstances: [{ InstanceCreateTime: 1590524772.5 }] });
   });
 });
+
+describe('enum values the model lacks', () => {
+  it('accepts SourceType replication-task (documented, missing from the model enum)', () => {
+    expect(decodeInput('DescribeEventsMessage', { SourceType: 'replication-task' })).toEqual({ SourceType: 'replication-task' });
+    expect(() => decodeInput('DescribeEventsMessage', { SourceType: 'endpoint-ish' })).toThrow(/replication-instance, replication-task/);
+  });
+});
