@@ -8,6 +8,7 @@ import type { Logger } from '../config/logger.js';
 import { makeArn, generateResourceId, type ArnResourceType } from '../model/arn.js';
 import type { Store, EventRecord, EventSourceType } from '../store/index.js';
 import { InstanceSupervisor } from './instance-supervisor.js';
+import { TaskScheduler } from './task-scheduler.js';
 
 export interface AppEvent {
   sourceIdentifier: string;
@@ -20,6 +21,8 @@ export interface AppEvent {
 export class App {
   /** Replication-instance processes: launch, supervise, talk to them (see InstanceSupervisor). */
   readonly instances: InstanceSupervisor;
+  /** Runs replication tasks on their instances (see TaskScheduler). */
+  readonly tasks: TaskScheduler;
 
   constructor(
     readonly config: Readonly<ServerConfig>,
@@ -27,6 +30,7 @@ export class App {
     readonly log: Logger,
   ) {
     this.instances = new InstanceSupervisor(this);
+    this.tasks = new TaskScheduler(this, this.instances);
   }
 
   /** A new ARN for a resource: ResourceIdentifier when the user gave one, else a generated id. */
@@ -49,10 +53,13 @@ export class App {
   /** Starts background services (instance processes, schedulers). */
   async start(): Promise<void> {
     await this.instances.start();
+    this.tasks.start();
   }
 
   /** Stops background services; the store is closed by the caller. */
   async stop(): Promise<void> {
+    await this.tasks.stop();
     await this.instances.stop();
+    this.tasks.detach();
   }
 }

@@ -156,9 +156,9 @@ export function isOperation(type: TaskEvent['type']): type is TaskOperation {
   return (TASK_OPERATIONS as readonly string[]).includes(type);
 }
 
-function list(items: readonly string[]): string {
+function list(items: readonly string[], conjunction = 'or'): string {
   if (items.length <= 1) return items.join('');
-  return `${items.slice(0, -1).join(', ')} or ${items[items.length - 1]}`;
+  return `${items.slice(0, -1).join(', ')} ${conjunction} ${items[items.length - 1]}`;
 }
 
 /** Statuses in which an operation is accepted, in matrix order. */
@@ -171,7 +171,7 @@ function refuseOperation(task: TaskFacts, op: TaskOperation): DmsFault {
   const here =
     allowedHere.length === 0
       ? `no operation is allowed while ${task.status}; wait until the task leaves ${task.status}`
-      : `only ${allowedHere.join(' and ')} ${allowedHere.length === 1 ? 'is' : 'are'} allowed while ${task.status}`;
+      : `only ${list(allowedHere, 'and')} ${allowedHere.length === 1 ? 'is' : 'are'} allowed while ${task.status}`;
   return invalidState(
     `Replication task ${task.identifier} is in status ${task.status}; ${here}. ` +
       `${OPERATION_API_NAME[op]} needs status ${list(statusesAllowing(op))}.`,

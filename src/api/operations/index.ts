@@ -4,10 +4,12 @@ import { accountOperations } from './account.js';
 import { eventOperations } from './events.js';
 import { tagOperations } from './tags.js';
 import { replicationInstanceOperations } from './replication-instances.js';
+import { replicationTaskOperations } from './replication-tasks.js';
 
 export const operations: OperationTable = {
   ...tagOperations,
   ...eventOperations,
   ...accountOperations,
   ...replicationInstanceOperations,
+  ...replicationTaskOperations,
 };
