@@ -1,0 +1,210 @@
+/**
+ * A decoder for PostgreSQL's `pgoutput` logical decoding plugin, protocol version 1
+ * (https://www.postgresql.org/docs/current/protocol-logicalrep-message-formats.html).
+ *
+ * Hand-written on purpose: it decodes straight from the XLogData payload with no intermediate
+ * objects beyond the message itself, which an experiment on this machine found faster than the
+ * npm libraries (decoding must never be what limits CDC). Column values stay in PostgreSQL's text
+ * form: the applier casts them on the target, so every type round-trips exactly without a JS
+ * representation (numeric, timestamptz, interval, arrays, ...).
+ */
+import type { Lsn } from '../../model/lsn.js';
+
+/** A tuple column: null, unchanged TOASTed value (kept on the target), or its text form. */
+export type TupleValue = null | typeof UNCHANGED_TOAST | string;
+/** Marks a TOASTed column whose value did not change and was not sent (`u`). */
+export const UNCHANGED_TOAST: unique symbol = Symbol('unchanged-toast');
+
+export interface RelationColumn {
+  /** Part of the replica identity (the key PostgreSQL sends old values for). */
+  isKey: boolean;
+  name: string;
+  typeOid: number;
+  typeMod: number;
+}
+
+export type PgoutputMessage =
+  | { tag: 'begin'; finalLsn: Lsn; commitTime: Date; xid: number }
+  | { tag: 'commit'; flags: number; commitLsn: Lsn; endLsn: Lsn; commitTime: Date }
+  | { tag: 'origin'; originLsn: Lsn; name: string }
+  | { tag: 'relation'; relationId: number; schema: string; name: string; replicaIdentity: string; columns: RelationColumn[] }
+  | { tag: 'type'; typeOid: number; schema: string; name: string }
+  | { tag: 'insert'; relationId: number; newTuple: TupleValue[] }
+  | { tag: 'update'; relationId: number; keyTuple?: TupleValue[]; oldTuple?: TupleValue[]; newTuple: TupleValue[] }
+  | { tag: 'delete'; relationId: number; keyTuple?: TupleValue[]; oldTuple?: TupleValue[] }
+  | { tag: 'truncate'; cascade: boolean; restartIdentity: boolean; relationIds: number[] }
+  | { tag: 'message'; transactional: boolean; lsn: Lsn; prefix: string; content: Buffer };
+
+/** Microseconds between the Unix epoch and PostgreSQL's epoch (2000-01-01). */
+const PG_EPOCH_MICROS = 946_684_800_000_000n;
+
+export function pgTimestampToDate(micros: bigint): Date {
+  return new Date(Number((micros + PG_EPOCH_MICROS) / 1000n));
+}
+
+export function dateToPgTimestamp(date: Date): bigint {
+  return BigInt(date.getTime()) * 1000n - PG_EPOCH_MICROS;
+}
+
+class Reader {
+  offset = 0;
+  constructor(private readonly buf: Buffer) {}
+  u8(): number {
+    return this.buf.readUInt8(this.offset++);
+  }
+  i16(): number {
+    const v = this.buf.readInt16BE(this.offset);
+    this.offset += 2;
+    return v;
+  }
+  i32(): number {
+    const v = this.buf.readInt32BE(this.offset);
+    this.offset += 4;
+    return v;
+  }
+  u32(): number {
+    const v = this.buf.readUInt32BE(this.offset);
+    this.offset += 4;
+    return v;
+  }
+  u64(): bigint {
+    const v = this.buf.readBigUInt64BE(this.offset);
+    this.offset += 8;
+    return v;
+  }
+  i64(): bigint {
+    const v = this.buf.readBigInt64BE(this.offset);
+    this.offset += 8;
+    return v;
+  }
+  /** A NUL-terminated string. */
+  cstr(): string {
+    const end = this.buf.indexOf(0, this.offset);
+    if (end < 0) throw new Error('pgoutput: unterminated string');
+    const s = this.buf.toString('utf8', this.offset, end);
+    this.offset = end + 1;
+    return s;
+  }
+  bytes(n: number): Buffer {
+    const b = this.buf.subarray(this.offset, this.offset + n);
+    if (b.length !== n) throw new Error('pgoutput: message truncated');
+    this.offset += n;
+    return b;
+  }
+  text(n: number): string {
+    if (this.offset + n > this.buf.length) throw new Error('pgoutput: message truncated');
+    const s = this.buf.toString('utf8', this.offset, this.offset + n);
+    this.offset += n;
+    return s;
+  }
+}
+
+function readTuple(r: Reader): TupleValue[] {
+  const n = r.i16();
+  const values: TupleValue[] = new Array<TupleValue>(n);
+  for (let i = 0; i < n; i++) {
+    const kind = r.u8();
+    switch (kind) {
+      case 0x6e: // 'n'
+        values[i] = null;
+        break;
+      case 0x75: // 'u'
+        values[i] = UNCHANGED_TOAST;
+        break;
+      case 0x74: // 't'
+        values[i] = r.text(r.i32());
+        break;
+      case 0x62: // 'b': only with the binary option, which we never request
+        throw new Error('pgoutput: binary tuple values are not supported (the binary option must be off)');
+      default:
+        throw new Error(`pgoutput: unknown tuple value kind 0x${kind.toString(16)}`);
+    }
+  }
+  return values;
+}
+
+/** Decodes one pgoutput message (the payload of an XLogData CopyData message). */
+export function decodePgoutput(buf: Buffer): PgoutputMessage {
+  const r = new Reader(buf);
+  const tag = r.u8();
+  switch (tag) {
+    case 0x42: // 'B'
+      return { tag: 'begin', finalLsn: r.u64(), commitTime: pgTimestampToDate(r.i64()), xid: r.u32() };
+    case 0x43: {
+      // 'C'
+      const flags = r.u8();
+      return { tag: 'commit', flags, commitLsn: r.u64(), endLsn: r.u64(), commitTime: pgTimestampToDate(r.i64()) };
+    }
+    case 0x4f: // 'O'
+      return { tag: 'origin', originLsn: r.u64(), name: r.cstr() };
+    case 0x52: {
+      // 'R'
+      const relationId = r.u32();
+      const schema = r.cstr();
+      const name = r.cstr();
+      const replicaIdentity = String.fromCharCode(r.u8());
+      const n = r.i16();
+      const columns: RelationColumn[] = [];
+      for (let i = 0; i < n; i++) {
+        const flags = r.u8();
+        columns.push({ isKey: (flags & 1) === 1, name: r.cstr(), typeOid: r.u32(), typeMod: r.i32() });
+      }
+      return { tag: 'relation', relationId, schema, name, replicaIdentity, columns };
+    }
+    case 0x59: // 'Y'
+      return { tag: 'type', typeOid: r.u32(), schema: r.cstr(), name: r.cstr() };
+    case 0x49: {
+      // 'I'
+      const relationId = r.u32();
+      const kind = r.u8();
+      if (kind !== 0x4e) throw new Error(`pgoutput: insert without a new tuple (0x${kind.toString(16)})`);
+      return { tag: 'insert', relationId, newTuple: readTuple(r) };
+    }
+    case 0x55: {
+      // 'U'
+      const relationId = r.u32();
+      let kind = r.u8();
+      let keyTuple: TupleValue[] | undefined;
+      let oldTuple: TupleValue[] | undefined;
+      if (kind === 0x4b) {
+        keyTuple = readTuple(r);
+        kind = r.u8();
+      } else if (kind === 0x4f) {
+        oldTuple = readTuple(r);
+        kind = r.u8();
+      }
+      if (kind !== 0x4e) throw new Error(`pgoutput: update without a new tuple (0x${kind.toString(16)})`);
+      const msg: PgoutputMessage = { tag: 'update', relationId, newTuple: readTuple(r) };
+      if (keyTuple) msg.keyTuple = keyTuple;
+      if (oldTuple) msg.oldTuple = oldTuple;
+      return msg;
+    }
+    case 0x44: {
+      // 'D'
+      const relationId = r.u32();
+      const kind = r.u8();
+      const tuple = readTuple(r);
+      if (kind === 0x4b) return { tag: 'delete', relationId, keyTuple: tuple };
+      if (kind === 0x4f) return { tag: 'delete', relationId, oldTuple: tuple };
+      throw new Error(`pgoutput: delete without a key or old tuple (0x${kind.toString(16)})`);
+    }
+    case 0x54: {
+      // 'T'
+      const n = r.u32();
+      const options = r.u8();
+      const relationIds: number[] = [];
+      for (let i = 0; i < n; i++) relationIds.push(r.u32());
+      return { tag: 'truncate', cascade: (options & 1) !== 0, restartIdentity: (options & 2) !== 0, relationIds };
+    }
+    case 0x4d: {
+      // 'M'
+      const flags = r.u8();
+      const lsn = r.u64();
+      const prefix = r.cstr();
+      const len = r.u32();
+      return { tag: 'message', transactional: (flags & 1) !== 0, lsn, prefix, content: r.bytes(len) };
+    }
+    default:
+      throw new Error(`pgoutput: unknown message type '${String.fromCharCode(tag)}' (0x${tag.toString(16)})`);
+  }
+}

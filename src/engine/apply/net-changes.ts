@@ -1,0 +1,71 @@
+/**
+ * Netting of row changes per key, for set-based apply. Pure: no I/O.
+ *
+ * Within a batch, only the last state of each key matters, provided that
+ *  - an update that leaves TOASTed columns unchanged (`undefined` in the row) keeps whatever the
+ *    earlier state of that key says for them, or, when the key had no earlier state in the batch,
+ *    leaves the target's value alone (the UPDATE sets only the columns that were sent);
+ *  - deletes are applied before upserts (a key deleted then re-inserted ends as an upsert anyway).
+ *
+ *   (none)  --insert--> UPSERT    --update--> UPSERT (merged)   --delete--> DELETE
+ *   (none)  --update--> UPDATE    --update--> UPDATE (merged)   --delete--> DELETE
+ *   (none)  --delete--> DELETE    --insert--> UPSERT            --update--> UPDATE
+ *
+ * Key-changing updates are not netted: the caller applies what is pending first and then runs
+ * the move as its own statement (see applier.ts).
+ */
+import type { Row } from './apply-table.js';
+
+export type NetOp = 'upsert' | 'update' | 'delete';
+
+export interface NetEntry {
+  op: NetOp;
+  row: Row;
+}
+
+/** A key of a row: the key columns' text values joined with a separator that cannot occur in text. */
+export function keyOf(row: Row, keyIdx: number[]): string {
+  if (keyIdx.length === 1) return String(row[keyIdx[0]!]);
+  let s = '';
+  for (const i of keyIdx) s += `${row[i] === null ? '\u0001' : String(row[i])}\u0000`;
+  return s;
+}
+
+/** Later values win; columns the later row did not send (unchanged TOAST) keep the earlier value. */
+export function mergeRows(earlier: Row, later: Row): Row {
+  const out = later.slice();
+  for (let i = 0; i < out.length; i++) if (out[i] === undefined) out[i] = earlier[i];
+  return out;
+}
+
+export class NetChanges {
+  readonly entries = new Map<string, NetEntry>();
+
+  constructor(private readonly keyIdx: number[]) {}
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  insert(row: Row): void {
+    this.entries.set(keyOf(row, this.keyIdx), { op: 'upsert', row });
+  }
+
+  update(row: Row): void {
+    const key = keyOf(row, this.keyIdx);
+    const prev = this.entries.get(key);
+    if (!prev || prev.op === 'delete') {
+      this.entries.set(key, { op: 'update', row });
+    } else {
+      this.entries.set(key, { op: prev.op, row: mergeRows(prev.row, row) });
+    }
+  }
+
+  delete(keyRow: Row): void {
+    this.entries.set(keyOf(keyRow, this.keyIdx), { op: 'delete', row: keyRow });
+  }
+
+  clear(): void {
+    this.entries.clear();
+  }
+}
