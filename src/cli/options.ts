@@ -42,7 +42,9 @@ export function outputFormat(opts: GlobalOptions): OutputFormat {
 export function checkQuery(query: string | undefined): void {
   if (query === undefined) return;
   try {
-    jmespath.search({}, query);
+    // compile() is in jmespath's exports though not in its type definitions; searching an empty
+    // document instead would also reject valid queries whose functions dislike null.
+    (jmespath as unknown as { compile(expression: string): unknown }).compile(query);
   } catch (err) {
     throw new UsageError(`--query: invalid JMESPath expression: ${(err as Error).message}`);
   }
