@@ -244,8 +244,8 @@ describe('--help', () => {
       expect(r.stdout).toMatch(new RegExp(`^  ${cmd}\\b`, 'm'));
     }
     const waiters = await svc.cli(['wait', '--help']);
-    expect(waiters.stdout).toMatch(/^  replication-task-stopped\b/m);
-    expect(waiters.stdout).toMatch(/^  test-connection-succeeds\b/m);
+    expect(waiters.stdout).toMatch(/^ {2}replication-task-stopped\b/m);
+    expect(waiters.stdout).toMatch(/^ {2}test-connection-succeeds\b/m);
   });
 });
 
