@@ -104,6 +104,26 @@ export function patchTask(app: App, arn: string, mutate: (doc: TaskDoc) => boole
   });
 }
 
+/** CDC start/stop inputs as Create, Modify and Start take them (the two start inputs exclude each other). */
+export interface CdcPositions {
+  CdcStartPosition?: string;
+  CdcStartTime?: Date;
+  CdcStopPosition?: string;
+}
+
+/** Stores the CDC positions given; a new start input replaces the other kind. */
+export function applyCdcPositions(doc: TaskDoc, input: CdcPositions): void {
+  if (input.CdcStartPosition !== undefined) {
+    doc.CdcStartPosition = input.CdcStartPosition;
+    delete doc._cdcStartTime;
+  }
+  if (input.CdcStartTime !== undefined) {
+    doc._cdcStartTime = input.CdcStartTime.toISOString();
+    delete doc.CdcStartPosition;
+  }
+  if (input.CdcStopPosition !== undefined) doc.CdcStopPosition = input.CdcStopPosition;
+}
+
 /** "NORMAL" or "Stop Reason NORMAL" -> "Stop Reason NORMAL", as the API spells it. */
 export function stopReason(reason: string | undefined, fallback = 'NORMAL'): string {
   const r = (reason ?? fallback).trim() || fallback;

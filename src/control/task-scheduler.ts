@@ -27,7 +27,7 @@ import type { TableStatisticsRecord } from '../store/index.js';
 import type { App } from './app.js';
 import { endpointConnectionSpec } from './endpoint-spec.js';
 import { taskWorkDir } from './instance-paths.js';
-import { patchTask, stopReason, taskEvent, taskFacts, updateTask, type TaskDoc } from './task-record.js';
+import { applyCdcPositions, patchTask, stopReason, taskEvent, taskFacts, updateTask, type CdcPositions, type TaskDoc } from './task-record.js';
 
 /** What the scheduler needs from the instance supervisor (InstanceSupervisor satisfies it). */
 export interface InstanceChannel {
@@ -35,14 +35,8 @@ export interface InstanceChannel {
   isConnected(instanceArn: string): boolean;
   on(event: 'message', listener: (instanceArn: string, msg: InstanceMessage) => void): unknown;
   on(event: 'instance-connected' | 'instance-lost', listener: (instanceArn: string) => void): unknown;
-  off(event: string, listener: (...args: never[]) => void): unknown;
-}
-
-export interface StartOptions {
-  startType: StartType;
-  cdcStartPosition?: string;
-  cdcStartTime?: Date;
-  cdcStopPosition?: string;
+  off(event: 'message', listener: (instanceArn: string, msg: InstanceMessage) => void): unknown;
+  off(event: 'instance-connected' | 'instance-lost', listener: (instanceArn: string) => void): unknown;
 }
 
 /** A start only needs the instance to open connections and spawn the runner. */
@@ -166,9 +160,9 @@ export class TaskScheduler {
    * StartReplicationTask: checks and persists `starting`, then hands the task to its instance
    * (now, or when the instance connects). Returns the stored document.
    */
-  startTask(arn: string, options: StartOptions): TaskDoc {
+  startTask(arn: string, startType: StartType, positions: CdcPositions = {}): TaskDoc {
     const now = new Date().toISOString();
-    const doc = updateTask(this.app, arn, { type: 'Start', startType: options.startType }, (d) => {
+    const doc = updateTask(this.app, arn, { type: 'Start', startType }, (d) => {
       const instance = this.app.store.instances.get(d.ReplicationInstanceArn);
       if (!instance || instance.ReplicationInstanceStatus !== 'available') {
         throw invalidState(
@@ -176,23 +170,15 @@ export class TaskScheduler {
             `${instance ? `in status ${instance.ReplicationInstanceStatus}` : 'gone'}; the task can start only on an available instance.`,
         );
       }
-      const fresh = options.startType !== 'resume-processing';
+      const fresh = startType !== 'resume-processing';
       d._hasRun = true;
-      d._startType = options.startType;
-      d._pendingStart = options.startType;
+      d._startType = startType;
+      d._pendingStart = startType;
       delete d._pendingStop;
       delete d.LastFailureMessage;
       delete d.StopReason;
       d.ReplicationTaskStartDate = now;
-      if (options.cdcStartPosition !== undefined) {
-        d.CdcStartPosition = options.cdcStartPosition;
-        delete d._cdcStartTime;
-      }
-      if (options.cdcStartTime !== undefined) {
-        d._cdcStartTime = options.cdcStartTime.toISOString();
-        delete d.CdcStartPosition;
-      }
-      if (options.cdcStopPosition !== undefined) d.CdcStopPosition = options.cdcStopPosition;
+      applyCdcPositions(d, positions);
       const stats = { ...((d.ReplicationTaskStats as Record<string, unknown> | undefined) ?? {}) };
       delete stats.StopDate;
       stats.StartDate = now;

@@ -20,7 +20,7 @@ import type {
   StopReplicationTaskMessage,
 } from '@aws-sdk/client-database-migration-service';
 import { taskLogPath } from '../../control/instance-paths.js';
-import { getTask, taskOutput, updateTask, type TaskDoc } from '../../control/task-record.js';
+import { applyCdcPositions, getTask, taskOutput, updateTask, type TaskDoc } from '../../control/task-record.js';
 import type { StartType } from '../../engine/contracts.js';
 import { alreadyExists, invalidCombination, invalidParameter, invalidState, notFound, quotaExceeded } from '../../model/faults.js';
 import { checkIdentifier, checkResourceIdentifier } from '../../model/identifiers.js';
@@ -196,15 +196,7 @@ const modifyReplicationTask = (input: ModifyReplicationTaskMessage, { app }: Req
     if (identifier !== undefined) d.ReplicationTaskIdentifier = identifier;
     if (tableMappings !== undefined) d.TableMappings = tableMappings;
     if (settings !== undefined) d.ReplicationTaskSettings = settings.json;
-    if (input.CdcStartPosition !== undefined) {
-      d.CdcStartPosition = input.CdcStartPosition;
-      delete d._cdcStartTime;
-    }
-    if (input.CdcStartTime !== undefined) {
-      d._cdcStartTime = input.CdcStartTime.toISOString();
-      delete d.CdcStartPosition;
-    }
-    if (input.CdcStopPosition !== undefined) d.CdcStopPosition = input.CdcStopPosition;
+    applyCdcPositions(d, input);
     if (input.TaskData !== undefined) d.TaskData = input.TaskData;
   });
   if (settings?.deleteTaskLogs) {
@@ -225,12 +217,7 @@ const startReplicationTask = (input: StartReplicationTaskMessage, { app }: Reque
   const current = getTask(app, input.ReplicationTaskArn!);
   checkCdcInputs(input);
   checkCdcStartTimeSource(app, current.SourceEndpointArn, input.CdcStartTime);
-  const doc = app.tasks.startTask(current.ReplicationTaskArn, {
-    startType: input.StartReplicationTaskType as StartType,
-    ...(input.CdcStartPosition !== undefined ? { cdcStartPosition: input.CdcStartPosition } : {}),
-    ...(input.CdcStartTime !== undefined ? { cdcStartTime: input.CdcStartTime } : {}),
-    ...(input.CdcStopPosition !== undefined ? { cdcStopPosition: input.CdcStopPosition } : {}),
-  });
+  const doc = app.tasks.startTask(current.ReplicationTaskArn, input.StartReplicationTaskType as StartType, input);
   return output(doc);
 };
 
