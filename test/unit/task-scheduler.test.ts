@@ -129,6 +129,15 @@ function newScheduler(): TaskScheduler {
   return s;
 }
 
+/** Seeds a task, starts it and lets the instance report it running. */
+async function runningTask(): Promise<void> {
+  seed();
+  scheduler = newScheduler();
+  scheduler.startTask(TASK, 'start-replication');
+  await flush();
+  instances.report({ type: 'task-status', taskArn: TASK, outcome: { status: 'running' } });
+}
+
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'opendms-sched-'));
   store = openStore(dir);
@@ -282,11 +291,7 @@ describe('instances going away and coming back', () => {
   });
 
   it('resumes a running task with resume-processing when its lost instance comes back', async () => {
-    seed();
-    scheduler = newScheduler();
-    scheduler.startTask(TASK, 'start-replication');
-    await flush();
-    instances.report({ type: 'task-status', taskArn: TASK, outcome: { status: 'running' } });
+    await runningTask();
     instances.lose(INSTANCE);
     expect(task()).toMatchObject({ Status: 'running', _pendingStart: 'resume-processing' });
     expect(events().some((m) => m.includes('was lost'))).toBe(true);
@@ -299,11 +304,7 @@ describe('instances going away and coming back', () => {
   });
 
   it('counts a task stopping on a lost instance as stopped', async () => {
-    seed();
-    scheduler = newScheduler();
-    scheduler.startTask(TASK, 'start-replication');
-    await flush();
-    instances.report({ type: 'task-status', taskArn: TASK, outcome: { status: 'running' } });
+    await runningTask();
     instances.answer = () => new Promise(() => undefined); // the stop never gets an answer
     scheduler.stopTask(TASK);
     await flush();
@@ -314,11 +315,7 @@ describe('instances going away and coming back', () => {
 
 describe('control-plane shutdown and restart', () => {
   it('keeps tasks running through a shutdown and resumes them on the next start', async () => {
-    seed();
-    scheduler = newScheduler();
-    scheduler.startTask(TASK, 'start-replication');
-    await flush();
-    instances.report({ type: 'task-status', taskArn: TASK, outcome: { status: 'running' } });
+    await runningTask();
     await scheduler.stop();
     // The instance stops its tasks as the service shuts down: not a user stop.
     instances.report({ type: 'task-status', taskArn: TASK, outcome: { status: 'stopped', stopReason: 'NORMAL', recoveryCheckpoint: 'checkpoint:V1#1#0/30#0#0#*#0#0' } });
