@@ -1,18 +1,12 @@
 /**
  * Replication instances as real, supervised OS processes.
  *
- * Lifecycle of one instance (status in the store, written only here and by the API handlers that
- * check a transition before calling in):
- *
- *   create ──▶ creating ──hello──▶ available ◀──hello── rebooting ◀── reboot / process died
- *                                  │   ▲                modifying ◀── modify (class, storage)
- *                 usage > quota    ▼   │ usage <= quota  upgrading ◀── modify (engine version)
- *                                storage-full
- *   delete ──▶ deleting ──process exited──▶ record removed (Describe: ResourceNotFoundFault)
- *
- * A process that dies unexpectedly is restarted with exponential backoff (status `rebooting`, a
- * `Failure` event; after 5 failures in a row without a hello, status `failed` while retries go
- * on). The control plane learns an instance is ready from its `hello`, never from a sleep.
+ * The status rules (which operation is allowed when, what follows a hello, a crash, a full disk)
+ * are pure functions in instance-lifecycle.ts, with the state diagram. This class is the shell
+ * around them: processes, the control socket, timers. A process that dies unexpectedly is
+ * restarted with exponential backoff; the control plane learns an instance is ready from its
+ * `hello`, never from a sleep. A connected instance that sends no heartbeat for
+ * HEARTBEAT_TIMEOUT_MS is considered hung and killed (then restarted like any crash).
  *
  * ## API for other parts of the control plane (`app.instances`)
  *
@@ -35,7 +29,8 @@
  * - `stop()` at control-plane shutdown: shuts every instance process down gracefully (they stop
  *   their tasks first), SIGKILL after a timeout.
  *
- * Used by the replication-instance API handlers: `launch`, `restart`, `delete`.
+ * Used by the replication-instance API handlers: `launch`, `restart`, `delete`, and
+ * `maintenance.checkSoon` (pending modifications applied in the maintenance window).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
@@ -56,6 +51,8 @@ import {
 } from '../instance/protocol.js';
 import type { ReplicationInstanceRecord } from '../store/index.js';
 import { instanceLaunchCommand } from './instance-launch.js';
+import { statusAfterCrash, statusAfterHello, statusForStorage, type InstanceEventNote } from './instance-lifecycle.js';
+import { InstanceMaintenance } from './instance-maintenance.js';
 import { controlSocketPath, instanceWorkDir, taskWorkDir } from './instance-paths.js';
 
 /** Time an instance gets to stop its tasks and exit before it is killed. */
@@ -65,13 +62,13 @@ const DEFAULT_REQUEST_TIMEOUT_MS = 30_000;
 const BACKOFF_MS = [250, 500, 1000, 2000, 4000, 8000, 16000, 30000];
 /** A connection that lasted this long resets the crash counter (the process was healthy). */
 const HEALTHY_AFTER_MS = 10_000;
-const FAILED_AFTER_CRASHES = 5;
+/** A connected instance silent this long is hung: it is killed and restarted. */
+const HEARTBEAT_TIMEOUT_MS = 30_000;
 const GiB = 1024 ** 3;
+/** Share of AllocatedStorage above which a LowStorage event warns (spec §13: > 90 %). */
+const LOW_STORAGE_RATIO = 0.9;
 
-export interface InstanceEventNote {
-  message: string;
-  categories: string[];
-}
+export type { InstanceEventNote };
 
 export interface InstanceProcessInfo {
   pid?: number;
@@ -109,6 +106,10 @@ interface Managed {
   crashes: number;
   restartTimer?: NodeJS.Timeout;
   heartbeat?: HeartbeatMessage & { at: string };
+  /** When the last heartbeat (or the hello) arrived: the watchdog's clock. */
+  lastSeen?: number;
+  /** A LowStorage event was recorded and usage has not dropped below the threshold since. */
+  lowStorage: boolean;
   requests: Map<string, PendingRequest>;
 }
 
@@ -116,11 +117,15 @@ export class InstanceSupervisor extends EventEmitter<InstanceSupervisorEvents> {
   private readonly managed = new Map<string, Managed>();
   private server?: Server;
   private stopping = false;
+  private watchdog?: NodeJS.Timeout;
   readonly socketPath: string;
+  /** Applies deferred modifications in each instance's maintenance window. */
+  readonly maintenance: InstanceMaintenance;
 
   constructor(private readonly app: App) {
     super();
     this.socketPath = controlSocketPath(app.config.dataDir);
+    this.maintenance = new InstanceMaintenance(app, (arn, onHello) => this.restart(arn, onHello));
   }
 
   // ---- lifecycle of the supervisor ----
@@ -147,11 +152,16 @@ export class InstanceSupervisor extends EventEmitter<InstanceSupervisorEvents> {
       // A restarted service brings its instances back; only a create still in flight gets its Creation event.
       this.launch(record.ReplicationInstanceArn, record.ReplicationInstanceStatus === 'creating' ? undefined : []);
     }
+    this.watchdog = setInterval(() => this.checkHeartbeats(), HEARTBEAT_TIMEOUT_MS / 3);
+    this.watchdog.unref();
+    this.maintenance.start();
   }
 
   /** Shuts every instance process down (they stop their tasks first) and closes the socket. */
   async stop(): Promise<void> {
     this.stopping = true;
+    clearInterval(this.watchdog);
+    this.maintenance.stop();
     await Promise.all(
       [...this.managed.values()].map((m) => {
         m.intent = 'stop';
@@ -251,7 +261,7 @@ export class InstanceSupervisor extends EventEmitter<InstanceSupervisorEvents> {
   private get(instanceArn: string): Managed {
     let m = this.managed.get(instanceArn);
     if (!m) {
-      m = { arn: instanceArn, intent: 'run', expectingExit: false, onHello: [], crashes: 0, requests: new Map() };
+      m = { arn: instanceArn, intent: 'run', expectingExit: false, onHello: [], crashes: 0, lowStorage: false, requests: new Map() };
       this.managed.set(instanceArn, m);
     }
     return m;
@@ -312,13 +322,14 @@ export class InstanceSupervisor extends EventEmitter<InstanceSupervisorEvents> {
     if (!record) return;
     if (healthy) m.crashes = 0;
     m.crashes += 1;
-    if (['available', 'storage-full'].includes(record.ReplicationInstanceStatus)) {
-      this.setStatus(m.arn, 'rebooting');
+    const next = statusAfterCrash(record.ReplicationInstanceStatus, m.crashes);
+    if (next === 'rebooting') {
+      this.setStatus(m.arn, next);
       this.instanceEvent(m.arn, `Replication instance process ended unexpectedly (${how}); restarting it.`, ['Failure']);
       m.onHello = [{ message: 'Replication instance recovered: its process was restarted.', categories: ['Failure'] }];
-    } else if (m.crashes === FAILED_AFTER_CRASHES) {
-      this.setStatus(m.arn, 'failed');
-      this.instanceEvent(m.arn, `Replication instance process ${how} ${m.crashes} times in a row; still retrying.`, ['Failure']);
+    } else if (next === 'failed') {
+      this.setStatus(m.arn, next);
+      this.instanceEvent(m.arn, `Replication instance process failed ${m.crashes} times in a row (last: ${how}); still retrying.`, ['Failure']);
     }
     const delay = BACKOFF_MS[Math.min(m.crashes - 1, BACKOFF_MS.length - 1)]!;
     m.restartTimer = setTimeout(() => this.spawnProcess(m), delay);
@@ -390,10 +401,13 @@ export class InstanceSupervisor extends EventEmitter<InstanceSupervisorEvents> {
     if (m.channel) m.channel.close('replaced by a new connection');
     m.channel = channel;
     m.connectedAt = Date.now();
+    m.lastSeen = m.connectedAt;
     channel.send({ type: 'welcome', protocol: hello.protocol } satisfies ControlMessage);
     this.app.log.info({ instanceArn: m.arn, pid: hello.pid, engineVersion: hello.engineVersion }, 'replication instance connected');
-    if (this.app.store.instances.get(m.arn)) {
-      this.setStatus(m.arn, 'available');
+    const record = this.app.store.instances.get(m.arn);
+    const next = record && statusAfterHello(record.ReplicationInstanceStatus);
+    if (next) {
+      this.setStatus(m.arn, next);
       for (const e of m.onHello) this.instanceEvent(m.arn, e.message, e.categories);
     }
     m.onHello = [];
@@ -405,7 +419,8 @@ export class InstanceSupervisor extends EventEmitter<InstanceSupervisorEvents> {
     switch (msg.type) {
       case 'heartbeat':
         m.heartbeat = { ...msg, at: new Date().toISOString() };
-        this.checkStorage(m.arn, msg.storageUsedBytes);
+        m.lastSeen = Date.now();
+        this.checkStorage(m, msg.storageUsedBytes);
         this.emit('heartbeat', m.arn, msg);
         return;
       case 'reply':
@@ -448,17 +463,33 @@ export class InstanceSupervisor extends EventEmitter<InstanceSupervisorEvents> {
   // ---- status and events ----
 
   /** AllocatedStorage is a quota on the work dir: over it the instance is `storage-full`. */
-  private checkStorage(instanceArn: string, usedBytes: number): void {
-    const record = this.app.store.instances.get(instanceArn);
+  private checkStorage(m: Managed, usedBytes: number): void {
+    const record = this.app.store.instances.get(m.arn);
     if (!record) return;
     const quota = record.AllocatedStorage * GiB;
-    const usedGB = (usedBytes / GiB).toFixed(2);
-    if (usedBytes > quota && record.ReplicationInstanceStatus === 'available') {
-      this.setStatus(instanceArn, 'storage-full');
-      this.instanceEvent(instanceArn, `Replication instance storage is full: ${usedGB} GB used of ${record.AllocatedStorage} GB allocated. Increase AllocatedStorage or free space.`, ['Failure']);
-    } else if (usedBytes <= quota && record.ReplicationInstanceStatus === 'storage-full') {
-      this.setStatus(instanceArn, 'available');
-      this.instanceEvent(instanceArn, `Replication instance storage is no longer full: ${usedGB} GB used of ${record.AllocatedStorage} GB allocated.`, ['Configuration Change']);
+    const used = `${(usedBytes / GiB).toFixed(2)} GB used of ${record.AllocatedStorage} GB allocated`;
+    const next = statusForStorage(record.ReplicationInstanceStatus, usedBytes, quota);
+    if (next === 'storage-full') {
+      this.setStatus(m.arn, next);
+      this.instanceEvent(m.arn, `Replication instance storage is full: ${used}. Increase AllocatedStorage or free space.`, ['Failure']);
+    } else if (next === 'available') {
+      this.setStatus(m.arn, next);
+      this.instanceEvent(m.arn, `Replication instance storage is no longer full: ${used}.`, ['Configuration Change']);
+    }
+    const low = usedBytes > quota * LOW_STORAGE_RATIO;
+    if (low && !m.lowStorage) this.instanceEvent(m.arn, `Replication instance storage is low: ${used}.`, ['LowStorage']);
+    m.lowStorage = low;
+  }
+
+  /** Kills connected instances that stopped sending heartbeats; the crash path restarts them. */
+  private checkHeartbeats(): void {
+    const now = Date.now();
+    for (const m of this.managed.values()) {
+      if (!m.channel || !m.child || m.expectingExit || m.lastSeen === undefined) continue;
+      if (now - m.lastSeen > HEARTBEAT_TIMEOUT_MS) {
+        this.app.log.warn({ instanceArn: m.arn, pid: m.child.pid, silentMs: now - m.lastSeen }, 'replication instance stopped sending heartbeats; killing it');
+        m.child.kill('SIGKILL');
+      }
     }
   }
 

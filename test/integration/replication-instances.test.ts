@@ -25,6 +25,7 @@ import {
   type ReplicationInstance,
 } from '@aws-sdk/client-database-migration-service';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { windowStartingAt } from '../../src/control/instance-maintenance.js';
 import { waitFor } from '../helpers/ports.js';
 import { REPO_ROOT, TEST_KEYS, startService, type RunningService } from '../helpers/service.js';
 
@@ -287,7 +288,9 @@ describe('DescribeReplicationInstances', () => {
 describe('Reboot, Modify and Delete', () => {
   let arn: string;
   beforeAll(async () => {
-    arn = (await createAvailable('lifecycle')).ReplicationInstanceArn!;
+    // A maintenance window half a week away, so deferred changes stay pending whatever the day.
+    const window = windowStartingAt(new Date(Date.now() + 3.5 * 24 * 3600_000), 60);
+    arn = (await createAvailable('lifecycle', { PreferredMaintenanceWindow: window })).ReplicationInstanceArn!;
   });
 
   it('reboots the process: rebooting, then available with a new PID, with events', async () => {
@@ -354,6 +357,22 @@ describe('Reboot, Modify and Delete', () => {
     });
     await waitStatus(arn, 'available');
     expect(cmdline(await waitNewPid(arn, pid))).toContain('--max-old-space-size=2048');
+  });
+
+  it('applies deferred changes in the maintenance window', async () => {
+    const inWindow = windowStartingAt(new Date(Date.now() - 60_000), 60);
+    const r = await createAvailable('in-window', { PreferredMaintenanceWindow: inWindow });
+    const out = await client.send(new ModifyReplicationInstanceCommand({ ReplicationInstanceArn: r.ReplicationInstanceArn, ReplicationInstanceClass: 'dms.t3.medium' }));
+    expect(out.ReplicationInstance).toMatchObject({ ReplicationInstanceStatus: 'available', PendingModifiedValues: { ReplicationInstanceClass: 'dms.t3.medium' } });
+    await waitFor('the window to apply the change', async () => {
+      const d = await describe1(r.ReplicationInstanceArn!);
+      return d.ReplicationInstanceStatus === 'available' && d.ReplicationInstanceClass === 'dms.t3.medium' && !d.PendingModifiedValues?.ReplicationInstanceClass;
+    }, 20_000, 20);
+    expect(cmdline(await waitNewPid(r.ReplicationInstanceArn!))).toContain('--max-old-space-size=4096');
+    expect((await eventsOf('in-window')).map((e) => e.message)).toEqual(
+      expect.arrayContaining(['Applying pending modifications in the maintenance window.', 'Replication instance class changed to dms.t3.medium.']),
+    );
+    await deleteAndWait(r.ReplicationInstanceArn!);
   });
 
   it('renames, changes the maintenance window, and refuses bad modifications', async () => {

@@ -19,7 +19,9 @@ import type {
   RebootReplicationInstanceMessage,
 } from '@aws-sdk/client-database-migration-service';
 import type { App } from '../../control/app.js';
-import type { InstanceEventNote } from '../../control/instance-supervisor.js';
+import { checkAllowed } from '../../control/instance-lifecycle.js';
+import { DEFAULT_MAINTENANCE_WINDOW, parseMaintenanceWindow } from '../../control/instance-maintenance.js';
+import { addPending, applyValues, pendingOf, type ModificationPlan, type PendingValues } from '../../control/instance-modifications.js';
 import { taskLogPath } from '../../control/instance-paths.js';
 import {
   compareVersions,
@@ -58,7 +60,6 @@ import { paginate } from '../pagination.js';
 export const MAX_INSTANCES = 60;
 export const MAX_TOTAL_STORAGE_GB = 30_000;
 const IDENTIFIER_MAX = 63;
-const DEFAULT_MAINTENANCE_WINDOW = 'sun:06:00-sun:06:30';
 
 // ---- input checks ----
 
@@ -88,30 +89,6 @@ function checkStorage(gb: number): void {
       `Invalid AllocatedStorage ${gb}: it must be a whole number of GB between ${MIN_ALLOCATED_STORAGE_GB} and ${MAX_ALLOCATED_STORAGE_GB}.`,
     );
   }
-}
-
-const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
-const WEEK_MINUTES = 7 * 24 * 60;
-
-/** `ddd:hh24:mi-ddd:hh24:mi` (UTC), at least 30 minutes long; returned lower-case. */
-export function parseMaintenanceWindow(value: string): string {
-  const fail = (why: string): DmsFault =>
-    invalidParameter(`Invalid PreferredMaintenanceWindow "${value}": ${why}. Use the format ddd:hh24:mi-ddd:hh24:mi in UTC, e.g. sun:06:00-sun:06:30.`);
-  const m = /^([a-z]{3}):(\d{2}):(\d{2})-([a-z]{3}):(\d{2}):(\d{2})$/i.exec(value);
-  if (!m) throw fail('it is not in the expected format');
-  const minuteOfWeek = (day: string, hh: string, mi: string): number => {
-    const d = DAYS.indexOf(day.toLowerCase());
-    if (d < 0) throw fail(`"${day}" is not a day (use ${DAYS.join(', ')})`);
-    const h = Number(hh);
-    const n = Number(mi);
-    if (h > 23 || n > 59) throw fail(`${hh}:${mi} is not a time of day`);
-    return d * 1440 + h * 60 + n;
-  };
-  const start = minuteOfWeek(m[1]!, m[2]!, m[3]!);
-  const end = minuteOfWeek(m[4]!, m[5]!, m[6]!);
-  const length = (end - start + WEEK_MINUTES) % WEEK_MINUTES;
-  if (length < 30) throw fail('the window must be at least 30 minutes long');
-  return value.toLowerCase();
 }
 
 function requireInstance(app: App, arn: string): ReplicationInstanceRecord {
@@ -242,22 +219,9 @@ function describeReplicationInstances(input: DescribeReplicationInstancesMessage
   return { ReplicationInstances: page.items, ...(page.marker ? { Marker: page.marker } : {}) };
 }
 
-/** The pending-able members of ModifyReplicationInstance (applied now, or at the maintenance window). */
-interface PendingValues {
-  ReplicationInstanceClass?: string;
-  AllocatedStorage?: number;
-  MultiAZ?: boolean;
-  EngineVersion?: string;
-  NetworkType?: string;
-}
-
 function modifyReplicationInstance(input: ModifyReplicationInstanceMessage, { app }: RequestContext): unknown {
   const record = requireInstance(app, input.ReplicationInstanceArn!);
   const status = record.ReplicationInstanceStatus;
-  // A full instance must still be able to grow (spec §3.1); anything else needs `available`.
-  if (status !== 'available' && status !== 'storage-full') {
-    throw invalidState(`Replication instance ${record.ReplicationInstanceIdentifier} is ${status}; it can be modified only when available.`);
-  }
   const requested: PendingValues = {};
   if (input.ReplicationInstanceClass !== undefined) requested.ReplicationInstanceClass = requireClass(input.ReplicationInstanceClass).name;
   if (input.AllocatedStorage !== undefined) {
@@ -285,78 +249,39 @@ function modifyReplicationInstance(input: ModifyReplicationInstanceMessage, { ap
     checkIdentifier('ReplicationInstanceIdentifier', input.ReplicationInstanceIdentifier, IDENTIFIER_MAX);
     newIdentifier = input.ReplicationInstanceIdentifier.toLowerCase();
   }
-  if (status === 'storage-full' && (requested.AllocatedStorage === undefined || requested.AllocatedStorage <= record.AllocatedStorage || !input.ApplyImmediately)) {
-    throw invalidState(
-      `Replication instance ${record.ReplicationInstanceIdentifier} is storage-full; it accepts only a storage increase with ApplyImmediately until then.`,
-    );
-  }
+  // A storage-full instance accepts exactly what gets it out of there: more storage, now.
+  const growsNow = input.ApplyImmediately === true && requested.AllocatedStorage !== undefined && requested.AllocatedStorage > record.AllocatedStorage;
+  checkAllowed(growsNow ? 'grow-storage' : 'modify', status, record.ReplicationInstanceIdentifier);
 
-  // ApplyImmediately applies this request and flushes what was pending; otherwise it all waits.
-  const pending = (record.PendingModifiedValues ?? {}) as PendingValues;
-  const merged: PendingValues = input.ApplyImmediately ? { ...pending, ...requested } : {};
-  const changed = <K extends keyof PendingValues>(k: K, v: PendingValues[K]): boolean => v !== undefined && v !== record[k];
-  const notes: InstanceEventNote[] = [];
-  let restart: 'modifying' | 'upgrading' | undefined;
-
-  app.store.transaction(() => {
-    const current = requireInstance(app, record.ReplicationInstanceArn);
-    if (current.ReplicationInstanceStatus !== status) {
-      throw invalidState(`Replication instance ${current.ReplicationInstanceIdentifier} is ${current.ReplicationInstanceStatus}; try again when it is available.`);
-    }
+  let plan: ModificationPlan | undefined;
+  const updated = app.store.transaction(() => {
     if (newIdentifier !== undefined && newIdentifier !== record.ReplicationInstanceIdentifier) {
       const taken = app.store.instances.findByIdentifier(newIdentifier);
       if (taken) throw alreadyExists(`Replication instance "${newIdentifier}" already exists. Choose another ReplicationInstanceIdentifier.`, taken.ReplicationInstanceArn);
     }
-    const storageAfter = input.ApplyImmediately ? (merged.AllocatedStorage ?? record.AllocatedStorage) : (requested.AllocatedStorage ?? record.AllocatedStorage);
-    if (storageAfter > record.AllocatedStorage) checkStorageQuota(app, storageAfter, record.ReplicationInstanceArn);
-
-    if (newIdentifier !== undefined) record.ReplicationInstanceIdentifier = newIdentifier;
-    if (window !== undefined) record.PreferredMaintenanceWindow = window;
-    if (input.AutoMinorVersionUpgrade !== undefined) record.AutoMinorVersionUpgrade = input.AutoMinorVersionUpgrade;
+    let next: ReplicationInstanceRecord = { ...record };
+    if (newIdentifier !== undefined) next.ReplicationInstanceIdentifier = newIdentifier;
+    if (window !== undefined) next.PreferredMaintenanceWindow = window;
+    if (input.AutoMinorVersionUpgrade !== undefined) next.AutoMinorVersionUpgrade = input.AutoMinorVersionUpgrade;
     if (input.VpcSecurityGroupIds !== undefined) {
-      record.VpcSecurityGroups = input.VpcSecurityGroupIds.map((id) => ({ VpcSecurityGroupId: id, Status: 'active' }));
+      next.VpcSecurityGroups = input.VpcSecurityGroupIds.map((id) => ({ VpcSecurityGroupId: id, Status: 'active' }));
     }
     if (input.ApplyImmediately) {
-      if (changed('ReplicationInstanceClass', merged.ReplicationInstanceClass)) {
-        notes.push({ message: `Replication instance class changed to ${merged.ReplicationInstanceClass}.`, categories: ['Configuration Change'] });
-        record.ReplicationInstanceClass = merged.ReplicationInstanceClass!;
-        restart = 'modifying';
-      }
-      if (changed('AllocatedStorage', merged.AllocatedStorage)) {
-        notes.push({ message: `Replication instance storage changed to ${merged.AllocatedStorage} GB.`, categories: ['Configuration Change'] });
-        record.AllocatedStorage = merged.AllocatedStorage!;
-        restart = 'modifying';
-      }
-      if (changed('EngineVersion', merged.EngineVersion)) {
-        notes.push({ message: `Replication instance engine upgraded to version ${merged.EngineVersion}.`, categories: ['Maintenance'] });
-        record.EngineVersion = merged.EngineVersion!;
-        restart = 'upgrading';
-      }
-      if (changed('NetworkType', merged.NetworkType)) record.NetworkType = merged.NetworkType;
-      if (changed('MultiAZ', merged.MultiAZ)) {
-        record.MultiAZ = merged.MultiAZ!;
-        if (record.MultiAZ) record.SecondaryAvailabilityZone = `${app.config.region}b`;
-        else delete record.SecondaryAvailabilityZone;
-        event(app, record, `Replication instance Multi-AZ ${record.MultiAZ ? 'enabled' : 'disabled'}.`, ['Configuration Change']);
-      }
-      record.PendingModifiedValues = {};
+      // ApplyImmediately applies this request and flushes what was pending.
+      plan = applyValues(next, { ...pendingOf(next), ...requested }, app.config.region);
+      next = plan.record;
     } else {
-      const next: PendingValues = { ...pending };
-      for (const [k, v] of Object.entries(requested) as [keyof PendingValues, never][]) {
-        if (changed(k, v)) next[k] = v;
-      }
-      record.PendingModifiedValues = next;
+      next = addPending(next, requested);
     }
-    if (restart) record.ReplicationInstanceStatus = restart;
-    app.store.instances.update(record);
+    const storageAfter = Math.max(next.AllocatedStorage, pendingOf(next).AllocatedStorage ?? 0);
+    if (storageAfter > record.AllocatedStorage) checkStorageQuota(app, storageAfter, record.ReplicationInstanceArn);
+    app.store.instances.update(next);
+    return next;
   });
-  if (restart) {
-    event(app, record, restart === 'upgrading' ? 'Upgrading replication instance engine.' : 'Modifying replication instance.', [
-      restart === 'upgrading' ? 'Maintenance' : 'Configuration Change',
-    ]);
-    app.instances.restart(record.ReplicationInstanceArn, notes);
-  }
-  return { ReplicationInstance: record };
+  for (const e of plan?.events ?? []) event(app, updated, e.message, e.categories);
+  if (plan?.restart) app.instances.restart(updated.ReplicationInstanceArn, plan.onHello);
+  else if (!input.ApplyImmediately) app.instances.maintenance.checkSoon(updated.ReplicationInstanceArn);
+  return { ReplicationInstance: updated };
 }
 
 function rebootReplicationInstance(input: RebootReplicationInstanceMessage, { app }: RequestContext): unknown {
@@ -369,9 +294,7 @@ function rebootReplicationInstance(input: RebootReplicationInstanceMessage, { ap
   }
   app.store.transaction(() => {
     const current = requireInstance(app, record.ReplicationInstanceArn);
-    if (current.ReplicationInstanceStatus !== 'available') {
-      throw invalidState(`Replication instance ${current.ReplicationInstanceIdentifier} is ${current.ReplicationInstanceStatus}; it can be rebooted only when available.`);
-    }
+    checkAllowed('reboot', current.ReplicationInstanceStatus, current.ReplicationInstanceIdentifier);
     record.ReplicationInstanceStatus = 'rebooting';
     app.store.instances.update(record);
   });
@@ -383,9 +306,7 @@ function rebootReplicationInstance(input: RebootReplicationInstanceMessage, { ap
 function deleteReplicationInstance(input: DeleteReplicationInstanceMessage, { app }: RequestContext): unknown {
   const record = app.store.transaction(() => {
     const current = requireInstance(app, input.ReplicationInstanceArn!);
-    if (current.ReplicationInstanceStatus === 'deleting') {
-      throw invalidState(`Replication instance ${current.ReplicationInstanceIdentifier} is already being deleted.`);
-    }
+    checkAllowed('delete', current.ReplicationInstanceStatus, current.ReplicationInstanceIdentifier);
     const tasks = app.store.tasks.listByInstance(current.ReplicationInstanceArn);
     if (tasks.length) {
       const names = tasks.slice(0, 5).map((t) => t.ReplicationTaskIdentifier).join(', ');
