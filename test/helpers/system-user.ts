@@ -24,7 +24,11 @@ export function runAs(user: string, command: string, args: string[]): string {
   return execFileSync(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
 }
 
+/**
+ * Spawns the server itself as `user` (uid/gid switch, no runuser in between), so the signals a
+ * helper's stop() sends reach the server: runuser does not forward SIGINT, and a PostgreSQL
+ * stopped with SIGINT through it kept running and hung the test's teardown.
+ */
 export function spawnAs(user: string, command: string, args: string[], options: SpawnOptions = {}): ChildProcess {
-  const [cmd, argv] = isRoot() ? ['runuser', ['-u', user, '--', command, ...args]] : [command, args];
-  return spawn(cmd, argv, options);
+  return isRoot() ? spawn(command, args, { ...options, ...ids(user) }) : spawn(command, args, options);
 }
