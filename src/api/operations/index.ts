@@ -4,6 +4,8 @@ import { accountOperations } from './account.js';
 import { eventOperations } from './events.js';
 import { tagOperations } from './tags.js';
 import { replicationInstanceOperations } from './replication-instances.js';
+import { connectionOperations } from './connections.js';
+import { endpointOperations } from './endpoints.js';
 import { replicationTaskOperations } from './replication-tasks.js';
 
 export const operations: OperationTable = {
@@ -11,5 +13,7 @@ export const operations: OperationTable = {
   ...eventOperations,
   ...accountOperations,
   ...replicationInstanceOperations,
+  ...endpointOperations,
+  ...connectionOperations,
   ...replicationTaskOperations,
 };
