@@ -10,7 +10,7 @@ import { getOperation, operationNames } from '../model/api-model.js';
 import { firstSentence, getWaiter, operationDocumentation, paginatorFor, waiterNames } from './cli-model.js';
 import { connect, faultCode, type OperationCall } from './client.js';
 import { EXIT, UsageError } from './errors.js';
-import { examplesFor, GROUP_ORDER, groupOf } from './help.js';
+import { examplesFor, GROUP_ORDER, groupOf, waiterExample } from './help.js';
 import { kebabName } from './names.js';
 import { addGlobalOptions, addInputOptions, buildInput, checkQuery, outputFormat, type GlobalOptions } from './options.js';
 import { formatOutput } from './output.js';
@@ -63,10 +63,10 @@ function defineOperationCommand(cmd: Command, op: string): void {
   const paginator = paginatorFor(op);
   addGlobalOptions(cmd);
   if (paginator) {
-    cmd.addOption(new Option('--no-paginate', `return one page only (by default all pages are fetched, following ${paginator.output_token})`));
-    cmd.addOption(new Option('--max-items <n>', 'stop after n items in total and print a NextToken to resume from'));
-    cmd.addOption(new Option('--starting-token <token>', 'resume from the NextToken of a previous --max-items call'));
-    cmd.addOption(new Option('--page-size <n>', `items per request (${paginator.limit_key}) while paginating`));
+    cmd.addOption(new Option('--no-paginate', `return one page only (by default all pages are fetched, following ${paginator.output_token})`).helpGroup('Pagination options:'));
+    cmd.addOption(new Option('--max-items <n>', 'stop after n items in total and print a NextToken to resume from').helpGroup('Pagination options:'));
+    cmd.addOption(new Option('--starting-token <token>', 'resume from the NextToken of a previous --max-items call').helpGroup('Pagination options:'));
+    cmd.addOption(new Option('--page-size <n>', `items per request (${paginator.limit_key}) while paginating`).helpGroup('Pagination options:'));
   }
   cmd.addOption(new Option('--no-cli-pager', 'accepted for compatibility with aws scripts (opendms never pages)').hideHelp());
   cmd
@@ -96,15 +96,15 @@ function defineWaiters(wait: Command): void {
     const mapping = addInputOptions(sub, waiter.operation);
     addGlobalOptions(sub);
     sub
-      .addOption(new Option('--delay <seconds>', `seconds between attempts (default ${waiter.delay})`))
-      .addOption(new Option('--max-attempts <n>', `attempts before giving up (default ${waiter.maxAttempts})`))
+      .addOption(new Option('--delay <seconds>', `seconds between attempts (default ${waiter.delay})`).helpGroup('Waiter options:'))
+      .addOption(new Option('--max-attempts <n>', `attempts before giving up (default ${waiter.maxAttempts})`).helpGroup('Waiter options:'))
       .summary(waiter.description ?? '')
       .description(
         `${waiter.description ?? ''} Polls ${kebabName(waiter.operation)} every ${waiter.delay} seconds until it succeeds; ` +
           `exits 255 after ${waiter.maxAttempts} failed checks or on a terminal failure state.`,
       )
       .showHelpAfterError(usageHint(sub))
-      .addHelpText('after', `\nExample:\n  ${examplesFor(waiter.operation, getOperation(waiter.operation)?.input?.shape)[0]!.replace('opendms ', `opendms wait ${kebabName(name)} # `)}\n`)
+      .addHelpText('after', `\nExample:\n  ${waiterExample(name, waiter.operation, getOperation(waiter.operation)?.input?.shape)}\n`)
       .action(async () => {
         await runCommand(sub, waiter.operation, async (call, opts) => {
           const input = buildInput(waiter.operation, mapping, opts);

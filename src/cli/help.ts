@@ -75,6 +75,14 @@ const HAND_WRITTEN: Record<string, string[]> = {
       '    --source-endpoint-arn <source arn> --target-endpoint-arn <target arn> \\\n' +
       '    --replication-instance-arn <instance arn> --table-mappings file://mappings.json',
   ],
+  CreateReplicationInstance: [
+    'opendms create-replication-instance --replication-instance-identifier ri-3-5 --replication-instance-class dms.t3.medium \\\n' +
+      '    --engine-version 3.5.3 --allocated-storage 50 --no-multi-az --tags Key=team,Value=data',
+  ],
+  DescribeEndpoints: ["opendms describe-endpoints --filters Name=engine-name,Values=postgres,mysql --query 'Endpoints[].[EndpointIdentifier,Status]' --output text"],
+  TestConnection: ['opendms test-connection --replication-instance-arn <instance arn> --endpoint-arn <endpoint arn>'],
+  StopReplicationTask: ['opendms stop-replication-task --replication-task-arn <task arn>'],
+  DescribeTableStatistics: ["opendms describe-table-statistics --replication-task-arn <task arn> --query 'TableStatistics[].[SchemaName,TableName,FullLoadRows,Inserts]' --output table"],
   StartReplicationTask: ['opendms start-replication-task --replication-task-arn <task arn> --start-replication-task-type start-replication'],
   MoveReplicationTask: ['opendms move-replication-task --replication-task-arn <task arn> --target-replication-instance-arn <instance arn>'],
   AddTagsToResource: ['opendms add-tags-to-resource --resource-arn <arn> --tags Key=team,Value=data Key=env,Value=prod'],
@@ -107,7 +115,7 @@ function sampleValue(member: string, shapeName: string): string {
 /** Examples for `--help`: hand-written for the common commands, otherwise the required options. */
 export function examplesFor(operation: string, inputShape: string | undefined): string[] {
   const command = kebabName(operation);
-  if (HAND_WRITTEN[operation]) return HAND_WRITTEN[operation];
+  if (Object.hasOwn(HAND_WRITTEN, operation)) return HAND_WRITTEN[operation]!;
   if (!inputShape) return [`opendms ${command}`];
   const shape = getShape(inputShape);
   const parts = (shape.required ?? []).map((m) => {
@@ -116,6 +124,22 @@ export function examplesFor(operation: string, inputShape: string | undefined): 
     return getShape(ref.shape).type === 'boolean' ? flag : `${flag} ${sampleValue(m, ref.shape)}`;
   });
   return [[`opendms ${command}`, ...parts].join(' ')];
+}
+
+/** Which filter names a resource's ARN, for waiter examples. */
+const ARN_FILTERS: Record<string, string> = {
+  DescribeReplicationTasks: 'replication-task-arn',
+  DescribeReplicationInstances: 'replication-instance-arn',
+  DescribeEndpoints: 'endpoint-arn',
+  DescribeConnections: 'endpoint-arn',
+};
+
+/** `opendms wait replication-task-stopped --filters Name=replication-task-arn,Values=<arn>`. */
+export function waiterExample(waiter: string, operation: string, inputShape: string | undefined): string {
+  const filter = ARN_FILTERS[operation];
+  if (filter) return `opendms wait ${kebabName(waiter)} --filters Name=${filter},Values=<arn> --delay 5`;
+  const generic = examplesFor('', inputShape)[0]!.replace(/^opendms\s*/, '');
+  return `opendms wait ${kebabName(waiter)} ${generic}`.trim();
 }
 
 /** Headings for `opendms --help`; the first rule that matches an operation name wins. */

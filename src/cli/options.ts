@@ -22,7 +22,7 @@ export interface GlobalOptions {
 }
 
 /** Connection and output options. Defined on the program too, so they may come before the command. */
-export function addGlobalOptions(cmd: Command, hidden = false): void {
+export function addGlobalOptions(cmd: Command): void {
   const opts = [
     new Option('--endpoint-url <url>', 'the opendms API (default http://127.0.0.1:9329, env OPENDMS_ENDPOINT_URL)'),
     new Option('--region <region>', 'region to sign for (default AWS_REGION, AWS_DEFAULT_REGION, the profile\'s region, us-east-1)'),
@@ -31,7 +31,7 @@ export function addGlobalOptions(cmd: Command, hidden = false): void {
     new Option('--output <format>', 'json (default), text or table').choices(OUTPUT_FORMATS),
     new Option('--query <jmespath>', 'JMESPath expression applied to the result, e.g. \'ReplicationTasks[].Status\''),
   ];
-  for (const o of opts) cmd.addOption(hidden ? o.hideHelp() : o);
+  for (const o of opts) cmd.addOption(o.helpGroup('Global options:'));
 }
 
 export function outputFormat(opts: GlobalOptions): OutputFormat {

@@ -39,7 +39,11 @@ function build(title: string, value: unknown): Section {
         for (const [k, v] of Object.entries(o)) if (isNonScalar(v) && !isEmpty(v)) section.children.push(build(k, v));
       }
     }
-    for (const v of value.filter(Array.isArray)) section.children.push(build(title, v));
+    for (const v of value.filter(Array.isArray)) {
+      // A list of scalar lists (what `--query 'X[].[A,B]'` gives) is a table of rows, not nested boxes.
+      if (v.every((e) => !isNonScalar(e))) section.rows.push(v.map(cell));
+      else section.children.push(build(title, v));
+    }
   } else if (isObject(value)) {
     const keys = Object.keys(value).filter((k) => !isNonScalar(value[k]));
     if (keys.length) {

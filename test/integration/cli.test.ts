@@ -91,7 +91,8 @@ describe('API commands', () => {
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toBe('cli-src\tpostgres\t5432\n');
 
-    const rows = await svc.cli(['describe-account-attributes', '--output', 'text']);
+    // Global options may also come before the command, as with `aws --output text dms ...`.
+    const rows = await svc.cli(['--output', 'text', 'describe-account-attributes']);
     expect(rows.stdout).toMatch(/^ACCOUNTQUOTAS\tEndpoints\t\d+\t\d+$/m);
 
     const table = await svc.cli(['describe-endpoints', '--filters', 'Name=endpoint-id,Values=cli-src', '--output', 'table']);

@@ -41,6 +41,12 @@ describe('table output', () => {
     // Every line of the box has the same width.
     expect(new Set(lines.map((l) => l.length)).size).toBe(1);
   });
+  it('draws a list of scalar lists (a --query projection) as rows of one table', () => {
+    const table = formatOutput([['t1', 'stopped'], ['t2', 'running']], 'table', 'DescribeReplicationTasks');
+    expect(table).toMatch(/^\| t1 +\| stopped +\|$/m);
+    expect(table).toMatch(/^\| t2 +\| running +\|$/m);
+    expect(table.split('\n').filter((l) => l.includes('DescribeReplicationTasks'))).toHaveLength(1);
+  });
   it('prints nothing for an empty result', () => {
     expect(formatOutput({}, 'table', 'X')).toBe('');
   });
