@@ -7,7 +7,12 @@
 import {
   CreateEndpointCommand,
   CreateReplicationInstanceCommand,
+  CreateReplicationTaskCommand,
   DeleteConnectionCommand,
+  DeleteEndpointCommand,
+  DeleteReplicationTaskCommand,
+  DescribeEndpointsCommand,
+  ModifyEndpointCommand,
   DescribeConnectionsCommand,
   DescribeReplicationInstancesCommand,
   DescribeSchemasCommand,
@@ -15,6 +20,8 @@ import {
   type Connection,
   type CreateEndpointMessage,
 } from '@aws-sdk/client-database-migration-service';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMariaDb, type MariaDbServer } from '../helpers/mariadb.js';
 import { freePort, waitFor } from '../helpers/ports.js';
@@ -86,6 +93,8 @@ describe('TestConnection', () => {
     const c = await testAndWait(arn);
     expect(c).toMatchObject({ Status: 'successful', EndpointIdentifier: 'pg-good' });
     expect(c.LastFailureMessage).toBeUndefined();
+    // It ran inside the replication instance, not as a fallback in the control plane.
+    expect(svc.logs()).not.toContain('testing from the control plane');
     await svc.client().send(new TestConnectionCommand({ ReplicationInstanceArn: instanceArn, EndpointArn: arn }));
     const wait = await svc.aws(['wait', 'test-connection-succeeds', '--filters', `Name=endpoint-arn,Values=${arn}`]);
     expect(wait.code, wait.stderr).toBe(0);
@@ -181,5 +190,86 @@ describe('DescribeSchemas', () => {
       name: 'InvalidResourceStateFault',
       message: expect.stringContaining('password authentication failed'),
     });
+  });
+});
+
+/** Every file under dir except the metadata store (which keeps endpoint passwords in their own column). */
+function filesOutsideStore(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    const stat = statSync(path);
+    if (stat.isDirectory()) return filesOutsideStore(path);
+    return stat.isFile() && !name.startsWith('metadata.sqlite3') ? [path] : [];
+  });
+}
+
+describe('endpoints in use, restarts and files', () => {
+  const arnOf = async (id: string): Promise<string> =>
+    (await svc.client().send(new DescribeEndpointsCommand({ Filters: [{ Name: 'endpoint-id', Values: [id] }] }))).Endpoints![0]!.EndpointArn!;
+
+  it('refuses to delete or retype an endpoint a task uses, until the task is gone', async () => {
+    const client = svc.client();
+    const source = await arnOf('pg-good');
+    const { ReplicationTask } = await client.send(
+      new CreateReplicationTaskCommand({
+        ReplicationTaskIdentifier: 'uses-endpoints',
+        SourceEndpointArn: source,
+        TargetEndpointArn: await arnOf('pg-replica-tgt'),
+        ReplicationInstanceArn: instanceArn,
+        MigrationType: 'full-load',
+        TableMappings: JSON.stringify({
+          rules: [{ 'rule-type': 'selection', 'rule-id': '1', 'rule-name': '1', 'object-locator': { 'schema-name': 'public', 'table-name': '%' }, 'rule-action': 'include' }],
+        }),
+      }),
+    );
+    await expect(client.send(new DeleteEndpointCommand({ EndpointArn: source }))).rejects.toMatchObject({
+      name: 'InvalidResourceStateFault',
+      message: expect.stringContaining('delete those tasks first'),
+    });
+    await expect(client.send(new ModifyEndpointCommand({ EndpointArn: source, EndpointType: 'target' }))).rejects.toMatchObject({
+      name: 'InvalidResourceStateFault',
+    });
+    // Other changes are allowed; tasks pick them up at their next start.
+    await client.send(new ModifyEndpointCommand({ EndpointArn: source, PostgreSQLSettings: { HeartbeatFrequency: 1 } }));
+    await waitFor('the task to be ready', async () => {
+      try {
+        await client.send(new DeleteReplicationTaskCommand({ ReplicationTaskArn: ReplicationTask!.ReplicationTaskArn }));
+        return true;
+      } catch (err) {
+        if ((err as Error).name === 'InvalidResourceStateFault') return false;
+        throw err;
+      }
+    }, 30_000, 200);
+    await waitFor('the task to be gone so the endpoint can be deleted', async () => {
+      try {
+        await client.send(new DeleteEndpointCommand({ EndpointArn: source }));
+        return true;
+      } catch (err) {
+        if ((err as Error).name === 'InvalidResourceStateFault') return false;
+        throw err;
+      }
+    }, 30_000, 200);
+  });
+
+  it('keeps endpoints and their passwords across a restart; no file but the store holds a password', async () => {
+    expect(filesOutsideStore(svc.dataDir).some((f) => f.endsWith('.log'))).toBe(true);
+    await svc.restart();
+    await waitFor(
+      'the replication instance to be available again',
+      async () => {
+        const { ReplicationInstances } = await svc
+          .client()
+          .send(new DescribeReplicationInstancesCommand({ Filters: [{ Name: 'replication-instance-arn', Values: [instanceArn] }] }));
+        return ReplicationInstances?.[0]?.ReplicationInstanceStatus === 'available';
+      },
+      60_000,
+      200,
+    );
+    expect((await testAndWait(await arnOf('maria-good'))).Status).toBe('successful');
+    for (const file of filesOutsideStore(svc.dataDir)) {
+      const text = readFileSync(file, 'latin1');
+      expect(text.includes(pgc.password), file).toBe(false);
+      expect(text.includes(WRONG), file).toBe(false);
+    }
   });
 });

@@ -10,6 +10,7 @@ import {
   DescribeEndpointSettingsCommand,
   DescribeEndpointsCommand,
   DescribeEndpointTypesCommand,
+  ListTagsForResourceCommand,
   ModifyEndpointCommand,
   type CreateEndpointMessage,
 } from '@aws-sdk/client-database-migration-service';
@@ -76,6 +77,8 @@ describe('CreateEndpoint', () => {
     });
     expect(e!.EndpointArn).toMatch(/^arn:aws:dms:us-east-1:\d{12}:endpoint:[A-Z2-7]{26}$/);
     expect(JSON.stringify(e)).not.toContain(SECRET);
+    const { TagList } = await svc.client().send(new ListTagsForResourceCommand({ ResourceArn: e!.EndpointArn }));
+    expect(TagList).toEqual([expect.objectContaining({ Key: 'team', Value: 'data' })]);
   });
 
   it('creates MySQL-family endpoints with port 3306 and their display names', async () => {
@@ -119,6 +122,7 @@ describe('CreateEndpoint', () => {
       [{ DatabaseName: undefined }, /DatabaseName must be provided for EngineName postgres/],
       [{ MySQLSettings: { ParallelLoadThreads: 2 } }, /MySQLSettings: it does not apply to EngineName postgres; use PostgreSQLSettings/],
       [{ PostgreSQLSettings: { PluginName: 'test-decoding' } }, /PostgreSQLSettings.PluginName: "test-decoding" is not supported/],
+      [{ Tags: [{ Key: 'aws:owner', Value: 'x' }] }, /reserved prefix/],
     ];
     for (const [change, message] of cases) {
       const err = await create(pg('bad-one', change)).then(
@@ -268,6 +272,16 @@ describe('catalog operations', () => {
     await expect(svc.client().send(new DescribeEndpointSettingsCommand({ EngineName: 'sqlserver' }))).rejects.toMatchObject({
       name: 'InvalidParameterValueException',
     });
+  });
+});
+
+describe('restart', () => {
+  it('finds every endpoint as it was after the service restarts', async () => {
+    const before = await svc.client().send(new DescribeEndpointsCommand({ Filters: [{ Name: 'engine-name', Values: ['mariadb', 'aurora-postgresql'] }] }));
+    await svc.restart();
+    const after = await svc.client().send(new DescribeEndpointsCommand({ Filters: [{ Name: 'engine-name', Values: ['mariadb', 'aurora-postgresql'] }] }));
+    expect(after.Endpoints).toEqual(before.Endpoints);
+    expect(after.Endpoints!.length).toBe(2);
   });
 });
 
