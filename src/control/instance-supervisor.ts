@@ -194,7 +194,7 @@ export class InstanceSupervisor extends EventEmitter<InstanceSupervisorEvents> {
       .catch((err: unknown) => this.app.log.error({ err, instanceArn }, 'restart of replication instance failed'));
   }
 
-  /** Shuts the process down, then removes the instance's record, tags and work dir. Background. */
+  /** Shuts the process down, then removes the instance's record, tags, connections and work dir. Background. */
   delete(instanceArn: string): void {
     const m = this.get(instanceArn);
     m.intent = 'delete';
@@ -207,6 +207,7 @@ export class InstanceSupervisor extends EventEmitter<InstanceSupervisorEvents> {
         this.app.store.transaction(() => {
           this.app.store.instances.delete(instanceArn);
           this.app.store.tags.removeAll(instanceArn);
+          this.app.store.connections.deleteFor(instanceArn); // its TestConnection results go with it
         });
         rmSync(instanceWorkDir(this.app.config.dataDir, instanceArn), { recursive: true, force: true });
         this.app.event({

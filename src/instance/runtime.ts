@@ -46,6 +46,8 @@ export class InstanceRuntime {
   private channel?: JsonLineChannel;
   private readonly host: TaskHost;
   private heartbeat?: NodeJS.Timeout;
+  private heartbeatBusy = false;
+  private storage = { bytes: 0, at: 0, tookMs: 0 };
   private exiting = false;
 
   constructor(
@@ -148,8 +150,26 @@ export class InstanceRuntime {
   }
 
   private async sendHeartbeat(): Promise<void> {
-    if (this.exiting) return;
-    const storageUsedBytes = await directoryBytes(this.config.workDir);
-    this.send({ type: 'heartbeat', rssBytes: process.memoryUsage.rss(), storageUsedBytes, runningTasks: this.host.runningTaskArns });
+    if (this.exiting || this.heartbeatBusy) return;
+    this.heartbeatBusy = true;
+    try {
+      const storageUsedBytes = await this.storageUsed();
+      this.send({ type: 'heartbeat', rssBytes: process.memoryUsage.rss(), storageUsedBytes, runningTasks: this.host.runningTaskArns });
+    } finally {
+      this.heartbeatBusy = false;
+    }
+  }
+
+  /**
+   * Bytes in the work dir. Walking a large spill directory every second would cost more than it
+   * tells, so a walk is repeated only after 20 times its own duration (at most once a heartbeat).
+   */
+  private async storageUsed(): Promise<number> {
+    const started = Date.now();
+    if (started - this.storage.at >= Math.max(HEARTBEAT_INTERVAL_MS / 2, this.storage.tookMs * 20)) {
+      const bytes = await directoryBytes(this.config.workDir);
+      this.storage = { bytes, at: Date.now(), tookMs: Date.now() - started };
+    }
+    return this.storage.bytes;
   }
 }
