@@ -5,6 +5,7 @@
  * and Password"). The password never appears in a message, whatever the driver put there.
  */
 import type { EndpointConnectionSpec } from '../engine/contracts.js';
+import { ENGINES } from '../model/endpoint-settings.js';
 
 export type ConnectionProblemKind =
   | 'authentication'
@@ -46,7 +47,7 @@ const TLS_CODES = new Set([
 ]);
 
 function engineLabel(spec: EndpointConnectionSpec): string {
-  return ['postgres', 'aurora-postgresql'].includes(spec.engineName) ? 'PostgreSQL' : 'MySQL';
+  return ENGINES.find((e) => e.engineName === spec.engineName)?.displayName ?? spec.engineName;
 }
 
 /** Removes the password from any text that might carry it (driver messages sometimes echo connection strings). */
@@ -57,7 +58,7 @@ export function scrubSecret(text: string, password: string | undefined): string 
 
 /** A problem found after connecting (e.g. wal_level is not logical): not retryable, told as is. */
 export function prerequisiteError(spec: EndpointConnectionSpec, problem: string): ConnectionError {
-  return new ConnectionError(`${where(spec)}: ${problem}`, 'prerequisite', false);
+  return new ConnectionError(scrubSecret(`${where(spec)}: ${problem}`, spec.password), 'prerequisite', false);
 }
 
 function where(spec: EndpointConnectionSpec): string {

@@ -118,6 +118,13 @@ describe('TestConnection', () => {
     expect(c).toMatchObject({ Status: 'failed', LastFailureMessage: expect.stringMatching(/connection refused.*ServerName and Port/) });
   });
 
+  it('fails with a TLS message when SslMode require meets a server without TLS', async () => {
+    const pgTls = await testAndWait(await pgEndpoint('pg-tls', { SslMode: 'require' }));
+    expect(pgTls).toMatchObject({ Status: 'failed', LastFailureMessage: expect.stringMatching(/TLS problem with SslMode require/) });
+    const mariaTls = await testAndWait(await mariaEndpoint('maria-tls', { SslMode: 'require' }));
+    expect(mariaTls).toMatchObject({ Status: 'failed', LastFailureMessage: expect.stringMatching(/TLS problem with SslMode require/) });
+  });
+
   it('fails for a PostgreSQL source without wal_level=logical, but a target there is fine', async () => {
     const common = { ServerName: pgReplica.host, Port: pgReplica.port, DatabaseName: 'postgres', Username: pgReplica.user, Password: pgReplica.password };
     const source = await testAndWait(await endpoint({ EndpointIdentifier: 'pg-replica-src', ...common }));
