@@ -50,9 +50,16 @@ export function targetTableDef(
   return def;
 }
 
+/**
+ * Creates the schema when missing. Parallel table preparations race on CREATE SCHEMA IF NOT EXISTS
+ * (it is not atomic), so they serialise on a transaction-scoped advisory lock: call inside a
+ * transaction.
+ */
 export async function ensureSchema(client: pg.Client, schema: string): Promise<void> {
   const exists = await client.query('SELECT 1 FROM pg_namespace WHERE nspname = $1', [schema]);
-  if (exists.rowCount === 0) await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
+  if (exists.rowCount !== 0) return;
+  await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`opendms:schema:${schema}`]);
+  await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdent(schema)}`);
 }
 
 export async function tableExists(client: pg.Client, schema: string, table: string): Promise<boolean> {
