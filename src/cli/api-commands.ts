@@ -10,7 +10,7 @@ import { getOperation, operationNames } from '../model/api-model.js';
 import { firstSentence, getWaiter, operationDocumentation, paginatorFor, waiterNames } from './cli-model.js';
 import { connect, faultCode, type OperationCall } from './client.js';
 import { EXIT, UsageError } from './errors.js';
-import { examplesFor, GROUP_ORDER, groupOf, waiterExample } from './help.js';
+import { examplesFor, GROUP_ORDER, groupOf, skeleton, waiterExample } from './help.js';
 import { kebabName } from './names.js';
 import { addGlobalOptions, addInputOptions, buildInput, checkQuery, outputFormat, type GlobalOptions } from './options.js';
 import { formatOutput } from './output.js';
@@ -74,6 +74,7 @@ function defineOperationCommand(cmd: Command, op: string): void {
     .showHelpAfterError(usageHint(cmd))
     .addHelpText('after', `\nExamples:\n${examplesFor(op, getOperation(op)?.input?.shape).map((e) => `  ${e}`).join('\n')}\n`)
     .action(async () => {
+      if (printedSkeleton(cmd, op)) return;
       await runCommand(cmd, op, async (call, opts) => {
         const input = buildInput(op, mapping, opts);
         if (!paginator || opts.paginate === false || input[paginator.input_token] !== undefined || input[paginator.limit_key] !== undefined) {
@@ -106,6 +107,7 @@ function defineWaiters(wait: Command): void {
       .showHelpAfterError(usageHint(sub))
       .addHelpText('after', `\nExample:\n  ${waiterExample(name, waiter.operation, getOperation(waiter.operation)?.input?.shape)}\n`)
       .action(async () => {
+        if (printedSkeleton(sub, waiter.operation)) return;
         await runCommand(sub, waiter.operation, async (call, opts) => {
           const input = buildInput(waiter.operation, mapping, opts);
           const attempt = async (): Promise<CallOutcome> => {
@@ -125,6 +127,14 @@ function defineWaiters(wait: Command): void {
         });
       });
   }
+}
+
+/** `--generate-cli-skeleton` prints the input template instead of calling anything. */
+function printedSkeleton(cmd: Command, op: string): boolean {
+  if (!cmd.opts().generateCliSkeleton) return false;
+  const inputShape = getOperation(op)?.input?.shape;
+  process.stdout.write(`${JSON.stringify(inputShape ? skeleton(inputShape) : {}, null, 4)}\n`);
+  return true;
 }
 
 function positiveInt(v: unknown, flag: string): number | undefined {

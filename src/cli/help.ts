@@ -174,3 +174,29 @@ export const GROUP_ORDER = [
 export function groupOf(operation: string): string {
   return GROUPS.find(([, re]) => re.test(operation))?.[0] ?? 'Other operations';
 }
+
+/** `--generate-cli-skeleton`: the input shape as a JSON template for `--cli-input-json`, like AWS CLI v2. */
+export function skeleton(shapeName: string, depth = 0): unknown {
+  const shape = getShape(shapeName);
+  if (depth > 6) return null; // recursive shapes
+  switch (shape.type) {
+    case 'structure':
+      return Object.fromEntries(Object.entries(shape.members ?? {}).map(([k, ref]) => [k, skeleton(ref.shape, depth + 1)]));
+    case 'list':
+      return [skeleton(shape.member!.shape, depth + 1)];
+    case 'map':
+      return { KeyName: skeleton(shape.value!.shape, depth + 1) };
+    case 'string':
+      return shape.enum?.[0] ?? '';
+    case 'integer':
+    case 'long':
+    case 'double':
+      return 0;
+    case 'boolean':
+      return true;
+    case 'timestamp':
+      return '1970-01-01T00:00:00Z';
+    case 'blob':
+      return null;
+  }
+}

@@ -76,6 +76,7 @@ export function addInputOptions(cmd: Command, operation: string): MemberOptions 
     mapping.set(option.attributeName(), { member, shape: ref.shape, flag: `--${flag}` });
   }
   cmd.addOption(new Option('--cli-input-json <json>', 'the whole input as JSON (or file://input.json); options given as well override its members'));
+  cmd.addOption(new Option('--generate-cli-skeleton', 'print a JSON template of the input for --cli-input-json and exit'));
   return mapping;
 }
 

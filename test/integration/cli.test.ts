@@ -81,6 +81,12 @@ describe('API commands', () => {
     expect(out.Endpoint).toMatchObject({ EndpointIdentifier: 'from-file', ServerName: 'db.internal', Port: 6543 });
     expect(await cliJson(['list-tags-for-resource', '--resource-arn', out.Endpoint.EndpointArn, '--query', 'TagList[0].Value'])).toBe('file');
 
+    // --generate-cli-skeleton prints the input template; --cli-input-json also takes inline JSON.
+    const skeleton = await cliJson<Record<string, unknown>>(['create-endpoint', '--generate-cli-skeleton']);
+    expect(skeleton).toMatchObject({ EndpointIdentifier: '', EndpointType: 'source', Port: 0 });
+    const inline = await svc.cli(['create-endpoint', '--cli-input-json', JSON.stringify({ EndpointIdentifier: 'inline-json', EndpointType: 'source', EngineName: 'postgres', ServerName: 'h', Port: 5432, DatabaseName: 'app', Username: 'u', Password: 'p' }), '--query', 'Endpoint.EndpointIdentifier', '--output', 'text']);
+    expect(inline.stdout.trim(), inline.stderr).toBe('inline-json');
+
     const missing = await svc.cli(['create-endpoint', '--cli-input-json', `file://${join(work, 'missing.json')}`]);
     expect(missing.code).toBe(252);
     expect(missing.stderr).toMatch(/--cli-input-json: cannot read file:\/\/.*missing\.json: ENOENT/);
