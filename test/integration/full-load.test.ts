@@ -419,6 +419,54 @@ describe('interrupted full load', () => {
   });
 });
 
+describe('connection loss', () => {
+  const kill = (c: PostgresCluster, pattern: string) =>
+    c.query(`SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE application_name LIKE $1`, [pattern]);
+
+  it('retries ranges whose source or target session was killed, within the same snapshot', async () => {
+    let killed: Promise<unknown> | undefined;
+    const r = await load(
+      [planned('app', 'big')],
+      {
+        onTableState: (s) => {
+          if (!killed && (s.FullLoadRows ?? 0) > 30_000) killed = Promise.all([kill(source, 'opendms:TASKFULLLOAD:load-%'), kill(target, 'opendms:TASKFULLLOAD:load-%')]);
+        },
+      },
+      { maxSubTasks: 2, split: { segmentRows: 20_000 }, retry: { attempts: 5, baseDelayMs: 50 } },
+    );
+    expect(killed).toBeDefined();
+    const [s, t] = (await killed) as { rows: { n: number }[] }[];
+    expect((s?.rows[0]?.n ?? 0) + (t?.rows[0]?.n ?? 0)).toBeGreaterThan(0);
+    expect(r.errors).toEqual([]);
+    expect(r.outcome).toBe('completed');
+    expect(r.snapshot.shared).toBe(true);
+    await expectSame('app', 'big');
+  });
+
+  it('takes a new snapshot when the held one is lost, and says so', async () => {
+    let killed: Promise<unknown> | undefined;
+    const r = await load(
+      [planned('app', 'big'), planned('app', 'nokey')],
+      {
+        onTableState: (s) => {
+          if (!killed && (s.FullLoadRows ?? 0) > 30_000) killed = kill(source, 'opendms:TASKFULLLOAD:%');
+        },
+      },
+      { maxSubTasks: 2, split: { segmentRows: 20_000 }, retry: { attempts: 5, baseDelayMs: 50 } },
+    );
+    await killed;
+    expect(r.errors).toEqual([]);
+    expect(r.snapshot.shared).toBe(false);
+    await expectSame('app', 'big');
+    await expectSame('app', 'nokey');
+  });
+
+  it('fails the load as retryable when the target stays unreachable', async () => {
+    const dead = { ...spec(target, 'target'), port: 1 };
+    await expect(load([planned('app', 'nokey')], { target: dead })).rejects.toMatchObject({ name: 'FullLoadError', retryable: true });
+  });
+});
+
 describe('resources', () => {
   it('leaves no session behind on either cluster', async () => {
     for (const c of [source, target]) {
