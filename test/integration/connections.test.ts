@@ -171,6 +171,13 @@ describe('DescribeConnections and DeleteConnection', () => {
     expect(svc.logs()).not.toContain(pgc.password);
     expect(svc.logs()).not.toContain(WRONG);
 
+    // A renamed endpoint shows under its new name.
+    const renamed = all!.find((c) => c.EndpointIdentifier === 'maria-good')!;
+    await client.send(new ModifyEndpointCommand({ EndpointArn: renamed.EndpointArn, EndpointIdentifier: 'maria-good-renamed' }));
+    const { Connections: after } = await client.send(new DescribeConnectionsCommand({ Filters: [{ Name: 'endpoint-arn', Values: [renamed.EndpointArn!] }] }));
+    expect(after![0]!.EndpointIdentifier).toBe('maria-good-renamed');
+    await client.send(new ModifyEndpointCommand({ EndpointArn: renamed.EndpointArn, EndpointIdentifier: 'maria-good' }));
+
     const target = all!.find((c) => c.EndpointIdentifier === 'pg-good')!;
     const { Connection } = await client.send(new DeleteConnectionCommand({ EndpointArn: target.EndpointArn, ReplicationInstanceArn: instanceArn }));
     expect(Connection).toMatchObject({ Status: 'deleting', EndpointIdentifier: 'pg-good' });

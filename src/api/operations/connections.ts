@@ -121,8 +121,19 @@ function settleOrphans(app: App, connections: ConnectionRecord[]): ConnectionRec
   });
 }
 
+/** Identifiers as they are now: an endpoint or instance may have been renamed since its test. */
+function withCurrentIdentifiers(app: App, c: ConnectionRecord): ConnectionRecord {
+  const endpoint = app.store.endpoints.get(c.EndpointArn);
+  const instance = app.store.instances.get(c.ReplicationInstanceArn);
+  return {
+    ...c,
+    EndpointIdentifier: endpoint?.EndpointIdentifier ?? c.EndpointIdentifier,
+    ReplicationInstanceIdentifier: instance?.ReplicationInstanceIdentifier ?? c.ReplicationInstanceIdentifier,
+  };
+}
+
 export function describeConnections(input: DescribeConnectionsMessage, ctx: RequestContext): { Connections: ConnectionRecord[]; Marker?: string } {
-  const all = settleOrphans(ctx.app, ctx.app.store.connections.list());
+  const all = settleOrphans(ctx.app, ctx.app.store.connections.list()).map((c) => withCurrentIdentifiers(ctx.app, c));
   const filtered = applyFilters(all, input.Filters as Filter[] | undefined, {
     'endpoint-arn': (c) => c.EndpointArn,
     'replication-instance-arn': (c) => c.ReplicationInstanceArn,
