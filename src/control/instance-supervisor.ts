@@ -399,6 +399,10 @@ export class InstanceSupervisor extends EventEmitter<InstanceSupervisorEvents> {
       return refuse(`protocol version ${hello.protocol} is not supported (supported: ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')})`);
     }
     if (m.intent !== 'run' || this.stopping) return refuse('the instance is being shut down');
+    const expected = this.app.store.instances.get(m.arn)?.EngineVersion;
+    if (expected !== undefined && hello.engineVersion !== expected) {
+      return refuse(`the process runs engine version ${hello.engineVersion}, but the instance is on ${expected}`);
+    }
     if (m.channel) m.channel.close('replaced by a new connection');
     m.channel = channel;
     m.connectedAt = Date.now();

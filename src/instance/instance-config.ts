@@ -11,7 +11,8 @@ export interface InstanceConfig {
   controlSocket: string;
   token: string;
   workDir: string;
-  engineVersion: string;
+  /** The engine version the control plane launched this process for (the hello reports the build's own). */
+  expectedEngineVersion: string;
   logLevel: string;
 }
 
@@ -28,7 +29,7 @@ export function readInstanceConfig(env: NodeJS.ProcessEnv = process.env): Readon
     controlSocket: get(INSTANCE_ENV.controlSocket),
     token: get(INSTANCE_ENV.token),
     workDir: get(INSTANCE_ENV.workDir),
-    engineVersion: get(INSTANCE_ENV.engineVersion),
+    expectedEngineVersion: get(INSTANCE_ENV.engineVersion),
     logLevel: env[INSTANCE_ENV.logLevel] ?? 'info',
   });
 }

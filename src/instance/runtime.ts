@@ -12,6 +12,7 @@ import { connect } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { EndpointConnectionSpec } from '../engine/contracts.js';
+import { RUNNING_ENGINE_VERSION } from '../model/engine-versions.js';
 import type { InstanceConfig } from './instance-config.js';
 import { JsonLineChannel } from './json-lines.js';
 import {
@@ -75,7 +76,8 @@ export class InstanceRuntime {
       type: 'hello',
       protocol: PROTOCOL_VERSION,
       instanceArn: this.config.instanceArn,
-      engineVersion: this.config.engineVersion,
+      // The version of the code actually running, so a mislabelled bundle is caught at hello.
+      engineVersion: RUNNING_ENGINE_VERSION,
       pid: process.pid,
       token: this.config.token,
     });

@@ -20,6 +20,7 @@ type Msg = Record<string, unknown> & { type: string };
 
 const ARN = 'arn:aws:dms:us-east-1:123456789012:rep:TESTINSTANCE0000000000000A';
 const TOKEN = 'a'.repeat(64);
+const VERSION = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 let dir: string;
 let server: Server;
 let child: ChildProcess | undefined;
@@ -70,7 +71,7 @@ afterEach(async () => {
 async function welcomed(): Promise<Awaited<typeof peer>> {
   const p = await peer;
   const hello = await p.next('hello');
-  expect(hello).toMatchObject({ protocol: PROTOCOL_VERSION, instanceArn: ARN, token: TOKEN, engineVersion: '9.9.9', pid: child!.pid });
+  expect(hello).toMatchObject({ protocol: PROTOCOL_VERSION, instanceArn: ARN, token: TOKEN, engineVersion: VERSION, pid: child!.pid });
   p.channel.send({ type: 'welcome', protocol: PROTOCOL_VERSION });
   return p;
 }

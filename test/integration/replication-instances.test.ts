@@ -116,6 +116,12 @@ async function deleteAndWait(arn: string): Promise<void> {
 // ---- tests ----
 
 describe('CreateReplicationInstance', () => {
+  it('an unfiltered Describe on an empty account answers an empty list', async () => {
+    const out = await client.send(new DescribeReplicationInstancesCommand({}));
+    expect(out.ReplicationInstances).toEqual([]);
+    expect(out.Marker).toBeUndefined();
+  });
+
   it('launches an instance process: creating, then available once it says hello', async () => {
     const started = Date.now();
     const r = await create('Create-Basic', { Tags: [{ Key: 'team', Value: 'data' }] });
