@@ -100,12 +100,16 @@ describe('TestConnection', () => {
     expect(wait.code, wait.stderr).toBe(0);
   });
 
-  it('fails for a wrong PostgreSQL password, naming the user and not the password', async () => {
-    const c = await testAndWait(await pgEndpoint('pg-bad-pw', { Password: WRONG }));
+  it('fails for a wrong PostgreSQL password, naming the user and not the password; the waiter fails', async () => {
+    const arn = await pgEndpoint('pg-bad-pw', { Password: WRONG });
+    const c = await testAndWait(arn);
     expect(c.Status).toBe('failed');
     expect(c.LastFailureMessage).toContain(`password authentication failed for user "${pgc.user}"`);
     expect(c.LastFailureMessage).toContain('pg-bad-pw');
     expect(c.LastFailureMessage).not.toContain(WRONG);
+    const wait = await svc.aws(['wait', 'test-connection-succeeds', '--filters', `Name=endpoint-arn,Values=${arn}`]);
+    expect(wait.code).not.toBe(0);
+    expect(wait.stderr).toMatch(/failure state/i);
   });
 
   it('fails for an unknown database, naming it', async () => {
@@ -242,6 +246,10 @@ describe('endpoints in use, restarts and files', () => {
     });
     await expect(client.send(new ModifyEndpointCommand({ EndpointArn: source, EndpointType: 'target' }))).rejects.toMatchObject({
       name: 'InvalidResourceStateFault',
+    });
+    await expect(client.send(new ModifyEndpointCommand({ EndpointArn: source, EngineName: 'mysql' }))).rejects.toMatchObject({
+      name: 'InvalidResourceStateFault',
+      message: expect.stringContaining('engine family'),
     });
     // Other changes are allowed; tasks pick them up at their next start.
     await client.send(new ModifyEndpointCommand({ EndpointArn: source, PostgreSQLSettings: { HeartbeatFrequency: 1 } }));

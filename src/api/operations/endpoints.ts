@@ -211,10 +211,14 @@ export function modifyEndpoint(input: ModifyEndpointMessage, ctx: RequestContext
     const current = getEndpoint(ctx, input.EndpointArn!);
     const { doc: next, password } = applyInput(input, current);
     if (next.EndpointIdentifier !== current.EndpointIdentifier) checkIdentifierFree(ctx, next.EndpointIdentifier, current.EndpointArn);
-    if (next.EndpointType !== current.EndpointType.toLowerCase()) {
+    // A task's source must stay a source of the engine family it was planned for.
+    const retyped = next.EndpointType !== current.EndpointType.toLowerCase();
+    const refamilied = engineInfo(next.EngineName).family !== engineInfo(current.EngineName).family;
+    if (retyped || refamilied) {
       const users = app.store.tasks.countByEndpoint(current.EndpointArn);
       if (users > 0) {
-        throw invalidState(`Endpoint ${current.EndpointIdentifier} is used by ${users} replication task(s); its EndpointType cannot change until they are deleted.`);
+        const what = retyped ? 'EndpointType' : 'engine family (EngineName)';
+        throw invalidState(`Endpoint ${current.EndpointIdentifier} is used by ${users} replication task(s); its ${what} cannot change until they are deleted.`);
       }
     }
     // Running tasks keep the settings they started with and pick up the change at their next start.
