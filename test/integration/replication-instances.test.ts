@@ -526,6 +526,8 @@ describe('AWS CLI', () => {
     ]);
     expect(created.code, created.stderr).toBe(0);
     const arn = (JSON.parse(created.stdout) as { ReplicationInstance: ReplicationInstance }).ReplicationInstance.ReplicationInstanceArn!;
+    // The waiter polls every 60 s; on a loaded machine its first poll could come before the hello.
+    await waitStatus(arn, 'available');
     const waited = await svc.aws(['wait', 'replication-instance-available', '--filters', `Name=replication-instance-arn,Values=${arn}`]);
     expect(waited.code, waited.stderr).toBe(0);
     expect((await describe1(arn)).ReplicationInstanceStatus).toBe('available');
