@@ -6,8 +6,6 @@
  */
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { fromIni } from '@aws-sdk/credential-provider-ini';
-import { loadSharedConfigFiles } from '@smithy/shared-ini-file-loader';
 import { CREDENTIALS_PROFILE, defaultDataDir, readCredentialsFile } from './server-config.js';
 
 export const DEFAULT_ENDPOINT_URL = 'http://127.0.0.1:9329';
@@ -66,6 +64,8 @@ function nonEmpty(v: string | undefined): string | undefined {
 
 async function profileRegion(profile: string): Promise<string | undefined> {
   try {
+    // Imported on use: the SDK's credential modules are a large part of the CLI's start-up time.
+    const { loadSharedConfigFiles } = await import('@smithy/shared-ini-file-loader');
     const files = await loadSharedConfigFiles();
     return files.configFile[profile]?.region ?? files.credentialsFile[profile]?.region;
   } catch {
@@ -91,6 +91,7 @@ function credentialChain(profile: string | undefined, dataDir: string, env: Node
       return sessionToken ? { accessKeyId, secretAccessKey, sessionToken } : { accessKeyId, secretAccessKey };
     }
     try {
+      const { fromIni } = await import('@aws-sdk/credential-provider-ini');
       return await fromIni({ profile: profile ?? 'default', ignoreCache: true })();
     } catch (err) {
       const fallbackFile = join(dataDir, 'credentials');
