@@ -14,8 +14,10 @@ import {
   DescribeEndpointsCommand,
   ModifyEndpointCommand,
   DescribeConnectionsCommand,
+  DescribeRefreshSchemasStatusCommand,
   DescribeReplicationInstancesCommand,
   DescribeSchemasCommand,
+  RefreshSchemasCommand,
   TestConnectionCommand,
   type Connection,
   type CreateEndpointMessage,
@@ -190,6 +192,29 @@ describe('DescribeConnections and DeleteConnection', () => {
       message: 'No Connections found matching provided filters',
     });
     await expect(client.send(new DeleteConnectionCommand({ EndpointArn: target.EndpointArn, ReplicationInstanceArn: instanceArn }))).rejects.toMatchObject({
+      name: 'ResourceNotFoundFault',
+    });
+  });
+});
+
+describe('RefreshSchemas', () => {
+  it('refreshes through an available instance and reports successful or failed', async () => {
+    const client = svc.client();
+    const good = await pgEndpoint('pg-refresh');
+    await expect(client.send(new DescribeRefreshSchemasStatusCommand({ EndpointArn: good }))).rejects.toMatchObject({ name: 'ResourceNotFoundFault' });
+    const { RefreshSchemasStatus } = await client.send(new RefreshSchemasCommand({ EndpointArn: good, ReplicationInstanceArn: instanceArn }));
+    expect(RefreshSchemasStatus).toMatchObject({ Status: 'refreshing', EndpointArn: good, ReplicationInstanceArn: instanceArn });
+    const statusOf = (arn: string) => async () => {
+      const { RefreshSchemasStatus: s } = await client.send(new DescribeRefreshSchemasStatusCommand({ EndpointArn: arn }));
+      return s?.Status !== 'refreshing' ? s : undefined;
+    };
+    expect(await waitFor('the refresh', statusOf(good), 20_000, 100)).toMatchObject({ Status: 'successful', LastRefreshDate: expect.any(Date) });
+    const bad = await pgEndpoint('pg-refresh-bad', { Password: WRONG });
+    await client.send(new RefreshSchemasCommand({ EndpointArn: bad, ReplicationInstanceArn: instanceArn }));
+    const failed = await waitFor('the failing refresh', statusOf(bad), 20_000, 100);
+    expect(failed).toMatchObject({ Status: 'failed', LastFailureMessage: expect.stringContaining('password authentication failed') });
+    expect(failed!.LastFailureMessage).not.toContain(WRONG);
+    await expect(client.send(new RefreshSchemasCommand({ EndpointArn: good, ReplicationInstanceArn: instanceArn.replace(/:[^:]+$/, ':NOPE') }))).rejects.toMatchObject({
       name: 'ResourceNotFoundFault',
     });
   });

@@ -1,6 +1,7 @@
 /**
  * Endpoints: CreateEndpoint, DescribeEndpoints, ModifyEndpoint, DeleteEndpoint, and the catalog
- * operations DescribeEndpointTypes, DescribeEndpointSettings, DescribeSchemas (spec §1.1, §1.4, §9).
+ * operations DescribeEndpointTypes, DescribeEndpointSettings (spec §1.1, §1.4, §9); the schema
+ * operations are in ./schemas.ts.
  *
  * The stored document is the Endpoint as the API returns it, with EndpointType kept lower-case
  * (as the API accepts it) and upper-cased on the way out, as AWS answers (`"EndpointType": "SOURCE"`).
@@ -13,12 +14,8 @@ import type {
   DescribeEndpointSettingsMessage,
   DescribeEndpointTypesMessage,
   DescribeEndpointsMessage,
-  DescribeSchemasMessage,
   ModifyEndpointMessage,
 } from '@aws-sdk/client-database-migration-service';
-import { listSchemas } from '../../connectors/index.js';
-import { ConnectionError } from '../../connectors/errors.js';
-import { specOf } from '../../control/endpoint-spec.js';
 import {
   attributesToSettings,
   checkSettingsMember,
@@ -36,6 +33,7 @@ import type { EndpointRecord } from '../../store/index.js';
 import { applyFilters, type Filter } from '../filters.js';
 import type { OperationTable, RequestContext } from '../handler.js';
 import { paginate } from '../pagination.js';
+import { schemaOperations } from './schemas.js';
 
 export const ENDPOINT_QUOTA = 1000;
 
@@ -265,19 +263,6 @@ export function describeEndpointSettings(input: DescribeEndpointSettingsMessage)
   return { EndpointSettings: page.items, ...(page.marker ? { Marker: page.marker } : {}) };
 }
 
-export async function describeSchemas(input: DescribeSchemasMessage, ctx: RequestContext): Promise<{ Schemas: string[]; Marker?: string }> {
-  const endpoint = getEndpoint(ctx, input.EndpointArn!);
-  let schemas: string[];
-  try {
-    schemas = await listSchemas(specOf(endpoint, ctx.app.store.endpoints.password(endpoint.EndpointArn)));
-  } catch (err) {
-    if (err instanceof ConnectionError) throw invalidState(`Cannot read the schemas of endpoint ${endpoint.EndpointIdentifier}: ${err.message}`);
-    throw err;
-  }
-  const page = paginate(schemas, input, `DescribeSchemas:${endpoint.EndpointArn}`);
-  return { Schemas: page.items, ...(page.marker ? { Marker: page.marker } : {}) };
-}
-
 export const endpointOperations: OperationTable = {
   CreateEndpoint: createEndpoint,
   DescribeEndpoints: describeEndpoints,
@@ -285,5 +270,5 @@ export const endpointOperations: OperationTable = {
   DeleteEndpoint: deleteEndpoint,
   DescribeEndpointTypes: describeEndpointTypes,
   DescribeEndpointSettings: describeEndpointSettings,
-  DescribeSchemas: describeSchemas,
+  ...schemaOperations,
 };
