@@ -386,7 +386,7 @@ export class InstanceSupervisor extends EventEmitter<InstanceSupervisorEvents> {
     const refuse = (reason: string): undefined => {
       this.app.log.warn({ reason }, 'refused a replication instance connection');
       channel.send({ type: 'refused', reason } satisfies ControlMessage);
-      channel.end();
+      void channel.end();
       return undefined;
     };
     if (msg.type !== 'hello') return refuse('the first message must be hello');

@@ -39,9 +39,15 @@ export class JsonLineChannel extends EventEmitter<JsonLineChannelEvents> {
     return true;
   }
 
-  /** Closes the channel after flushing what was written. */
-  end(): void {
-    this.socket.end();
+  /** Closes the channel after flushing what was written; resolves once flushed (or after timeoutMs). */
+  end(timeoutMs = 1000): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      this.socket.end(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   close(reason: string): void {

@@ -91,7 +91,8 @@ export class InstanceRuntime {
     clearInterval(this.heartbeat);
     await this.host.stopAll(STOP_TIMEOUT_MS);
     rmSync(join(this.config.workDir, INSTANCE_PID_FILE), { force: true });
-    this.channel?.end();
+    // The last task-status messages must reach the control plane before the process is gone.
+    await this.channel?.end();
     this.log.info('exiting');
     this.exit(code);
   }
