@@ -75,11 +75,14 @@ export function refreshSchemas(input: RefreshSchemasMessage, ctx: RequestContext
     running.delete(arn);
     storeStatus(app, arn, status);
   };
-  listSchemas(spec).then(
-    () => finish({ ...base, Status: 'successful', LastRefreshDate: new Date().toISOString() }),
-    (err: unknown) =>
-      finish({ ...base, Status: 'failed', LastRefreshDate: new Date().toISOString(), LastFailureMessage: scrubSecret(err instanceof Error ? err.message : String(err), spec.password) }),
-  );
+  listSchemas(spec)
+    .then(
+      () => finish({ ...base, Status: 'successful', LastRefreshDate: new Date().toISOString() }),
+      (err: unknown) =>
+        finish({ ...base, Status: 'failed', LastRefreshDate: new Date().toISOString(), LastFailureMessage: scrubSecret(err instanceof Error ? err.message : String(err), spec.password) }),
+    )
+    // Recording the outcome can fail only if the store went away (shutdown): never crash for it.
+    .catch((err: unknown) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not record a schema refresh result'));
   return { RefreshSchemasStatus: refreshing };
 }
 
