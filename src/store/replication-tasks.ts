@@ -16,6 +16,16 @@ export interface ReplicationTaskRecord {
   [member: string]: unknown;
 }
 
+/** The columns Describe filters and pages on, read without parsing documents. */
+export interface ReplicationTaskKeys {
+  arn: string;
+  identifier: string;
+  instance: string;
+  source: string;
+  target: string;
+  migrationType: string;
+}
+
 export class ReplicationTaskStore {
   constructor(private readonly db: Db) {}
 
@@ -69,6 +79,27 @@ export class ReplicationTaskStore {
 
   list(): ReplicationTaskRecord[] {
     return parseDocs(this.db.prepare('SELECT doc FROM replication_tasks ORDER BY created_at, arn').all() as { doc: string }[]);
+  }
+
+  /** Every task's keys in Describe order (creation, then ARN): filter and page on these, then `getMany`. */
+  listKeys(): ReplicationTaskKeys[] {
+    return this.db
+      .prepare(
+        `SELECT arn, identifier, replication_instance AS instance, source_endpoint AS source, target_endpoint AS target,
+         json_extract(doc, '$.MigrationType') AS migrationType FROM replication_tasks ORDER BY created_at, arn`,
+      )
+      .all() as ReplicationTaskKeys[];
+  }
+
+  /** The documents of the given tasks, in the order given (missing ones left out). */
+  getMany(arns: string[]): ReplicationTaskRecord[] {
+    if (!arns.length) return [];
+    const rows = this.db.prepare(`SELECT arn, doc FROM replication_tasks WHERE arn IN (${arns.map(() => '?').join(',')})`).all(...arns) as {
+      arn: string;
+      doc: string;
+    }[];
+    const byArn = new Map(rows.map((r) => [r.arn, r]));
+    return parseDocs(arns.flatMap((a) => (byArn.has(a) ? [byArn.get(a)!] : [])));
   }
 
   listByInstance(instanceArn: string): ReplicationTaskRecord[] {

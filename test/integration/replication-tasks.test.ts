@@ -11,6 +11,7 @@ import {
   CreateEndpointCommand,
   CreateReplicationInstanceCommand,
   CreateReplicationTaskCommand,
+  DescribeAccountAttributesCommand,
   DeleteReplicationTaskCommand,
   DescribeEventsCommand,
   DescribeReplicationInstancesCommand,
@@ -533,4 +534,29 @@ describe('restart', () => {
     expect(t.Status).toBe('ready');
     expect(JSON.parse(t.ReplicationTaskSettings!).FullLoadSettings.CommitRate).toBe(20000);
   }, 60_000);
+});
+
+describe('account quota', () => {
+  it('refuses the 601st task of the account with ResourceQuotaExceededFault', async () => {
+    const attrs = await client.send(new DescribeAccountAttributesCommand({}));
+    const quota = attrs.AccountQuotas!.find((q) => q.AccountQuotaName === 'ReplicationTasks')!;
+    expect(quota.Max).toBe(600);
+    let free = quota.Max! - quota.Used!;
+    // Every instance takes at most 200 tasks, so spread the rest over fresh instances.
+    const spare = [await createInstance('tasks-ri-c'), await createInstance('tasks-ri-d'), await createInstance('tasks-ri-e')];
+    await waitFor('spare instances to be available', async () => {
+      const r = await client.send(new DescribeReplicationInstancesCommand({}));
+      return r.ReplicationInstances!.every((i) => i.ReplicationInstanceStatus === 'available');
+    }, 60_000, 50);
+    for (let i = 0; free > 0; i++, free--) {
+      await createTask(`fill-${i}`, { ReplicationInstanceArn: spare[Math.floor(i / 200)]!, MigrationType: 'full-load' });
+    }
+    await expect(client.send(new CreateReplicationTaskCommand(taskInput('one-too-many', { ReplicationInstanceArn: spare[2]! })))).rejects.toMatchObject(
+      fault('ResourceQuotaExceededFault', /account already has 600/),
+    );
+    // Describe stays quick with the account full (the benchmark measures it properly).
+    const started = performance.now();
+    await client.send(new DescribeReplicationTasksCommand({ Filters: [{ Name: 'replication-task-id', Values: ['fill-1'] }] }));
+    expect(performance.now() - started).toBeLessThan(1000);
+  }, 120_000);
 });

@@ -31,9 +31,10 @@ import type { EndpointRecord } from '../../store/index.js';
 import { applyFilters, type Filter } from '../filters.js';
 import type { OperationTable, RequestContext } from '../handler.js';
 import { paginate } from '../pagination.js';
+import { ACCOUNT_QUOTAS } from './account.js';
 
-/** Spec §10 quotas [UG CHAP_Limits]. */
-export const TASK_QUOTA = 600;
+/** Spec §10 quotas [UG CHAP_Limits]; the account quota is the one DescribeAccountAttributes reports. */
+const TASK_QUOTA = ACCOUNT_QUOTAS.find((q) => q.name === 'ReplicationTasks')?.max ?? 600;
 export const TASKS_PER_INSTANCE_QUOTA = 200;
 /** ReloadTables takes at most this many tables per call [UG]. */
 export const MAX_TABLES_TO_RELOAD = 10;
@@ -158,18 +159,19 @@ const createReplicationTask = (input: CreateReplicationTaskMessage, { app }: Req
 };
 
 const describeReplicationTasks = (input: DescribeReplicationTasksMessage, { app }: RequestContext) => {
-  const all = app.store.tasks.list() as TaskDoc[];
-  const matching = applyFilters(all, input.Filters as Filter[] | undefined, {
-    'replication-task-arn': (t) => t.ReplicationTaskArn,
-    'replication-task-id': (t) => t.ReplicationTaskIdentifier,
-    'migration-type': (t) => t.MigrationType,
-    'endpoint-arn': (t) => [t.SourceEndpointArn, t.TargetEndpointArn],
-    'replication-instance-arn': (t) => t.ReplicationInstanceArn,
+  // Filter and page on the indexed keys; parse only the documents of the page.
+  const matching = applyFilters(app.store.tasks.listKeys(), input.Filters as Filter[] | undefined, {
+    'replication-task-arn': (t) => t.arn,
+    'replication-task-id': (t) => t.identifier,
+    'migration-type': (t) => t.migrationType,
+    'endpoint-arn': (t) => [t.source, t.target],
+    'replication-instance-arn': (t) => t.instance,
   }, ['replication-task-id']);
   if (input.Filters?.length && matching.length === 0) throw notFound('No Tasks found matching provided filters');
   const page = paginate(matching, input, 'DescribeReplicationTasks');
+  const docs = app.store.tasks.getMany(page.items.map((k) => k.arn)) as TaskDoc[];
   return {
-    ReplicationTasks: page.items.map((t) => taskOutput(t, { withoutSettings: input.WithoutSettings === true })),
+    ReplicationTasks: docs.map((t) => taskOutput(t, { withoutSettings: input.WithoutSettings === true })),
     ...(page.marker ? { Marker: page.marker } : {}),
   };
 };
