@@ -147,6 +147,17 @@ describe('TestConnection', () => {
     expect(bad.LastFailureMessage).not.toContain(WRONG);
   });
 
+  it('fails for a MariaDB source whose binlog is not in ROW format', async () => {
+    const arn = await mariaEndpoint('maria-statement-binlog');
+    await maria.query("SET GLOBAL binlog_format = 'STATEMENT'");
+    try {
+      const c = await testAndWait(arn);
+      expect(c).toMatchObject({ Status: 'failed', LastFailureMessage: expect.stringMatching(/binlog_format is STATEMENT.*needs ROW/) });
+    } finally {
+      await maria.query("SET GLOBAL binlog_format = 'ROW'");
+    }
+  });
+
   it('refuses unknown resources and an instance that is not available', async () => {
     const client = svc.client();
     const arn = await pgEndpoint('pg-faults');
