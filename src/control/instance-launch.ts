@@ -52,6 +52,7 @@ export function instanceLaunchCommand(input: LaunchInput): LaunchCommand {
     [INSTANCE_ENV.token]: input.token,
     [INSTANCE_ENV.workDir]: input.workDir,
     [INSTANCE_ENV.engineVersion]: engine.version,
+    [INSTANCE_ENV.taskSlots]: String(cls.taskSlots),
     [INSTANCE_ENV.logLevel]: input.logLevel,
   });
   return {

@@ -14,6 +14,8 @@ export interface InstanceConfig {
   /** The engine version the control plane launched this process for (the hello reports the build's own). */
   expectedEngineVersion: string;
   logLevel: string;
+  /** Tasks this instance may run at once (its class's task slots). */
+  taskSlots: number;
 }
 
 export function readInstanceConfig(env: NodeJS.ProcessEnv = process.env): Readonly<InstanceConfig> {
@@ -31,5 +33,6 @@ export function readInstanceConfig(env: NodeJS.ProcessEnv = process.env): Readon
     workDir: get(INSTANCE_ENV.workDir),
     expectedEngineVersion: get(INSTANCE_ENV.engineVersion),
     logLevel: env[INSTANCE_ENV.logLevel] ?? 'info',
+    taskSlots: Number(env[INSTANCE_ENV.taskSlots]) > 0 ? Number(env[INSTANCE_ENV.taskSlots]) : Number.POSITIVE_INFINITY,
   });
 }

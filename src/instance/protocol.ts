@@ -148,6 +148,8 @@ export const INSTANCE_ENV = {
   token: 'OPENDMS_INSTANCE_TOKEN',
   workDir: 'OPENDMS_INSTANCE_DIR',
   engineVersion: 'OPENDMS_ENGINE_VERSION',
+  /** How many tasks the instance's class lets it run at once. */
+  taskSlots: 'OPENDMS_TASK_SLOTS',
   logLevel: 'OPENDMS_LOG_LEVEL',
 } as const;
 

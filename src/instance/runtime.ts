@@ -56,7 +56,7 @@ export class InstanceRuntime {
     private readonly log: Logger,
     private readonly exit: (code: number) => void,
   ) {
-    this.host = new TaskHost((msg) => this.send(msg), log);
+    this.host = new TaskHost((msg) => this.send(msg), log, config.taskSlots);
   }
 
   /** Connects and says hello; resolves once connected (the welcome arrives as a message). */

@@ -8,15 +8,24 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { RunningTask, TaskOutcome, TaskReporter, TaskSpec } from '../engine/contracts.js';
+import type { RunningTask, StartTask, TaskOutcome, TaskReporter, TaskSpec } from '../engine/contracts.js';
 import { TASK_LOG_FILE, type InstanceMessage } from './protocol.js';
+
+/** Loads the engine's startTask (a parameter so tests can host a fake engine). */
+export type EngineLoader = () => Promise<StartTask>;
+
+const loadEngine: EngineLoader = async () => (await import('../engine/index.js')).startTask;
 
 export class TaskHost {
   private readonly tasks = new Map<string, RunningTask>();
+  private readonly starting = new Set<string>();
 
   constructor(
     private readonly send: (msg: InstanceMessage) => void,
     private readonly log: Logger,
+    /** Tasks that may run at once: the instance class's task slots. */
+    private readonly slots = Number.POSITIVE_INFINITY,
+    private readonly engine: EngineLoader = loadEngine,
   ) {}
 
   get runningTaskArns(): string[] {
@@ -24,8 +33,20 @@ export class TaskHost {
   }
 
   async start(spec: TaskSpec): Promise<{ taskArn: string }> {
-    if (this.tasks.has(spec.taskArn)) throw new Error(`task ${spec.taskArn} is already running on this instance`);
-    const { startTask } = await import('../engine/index.js');
+    if (this.tasks.has(spec.taskArn) || this.starting.has(spec.taskArn)) throw new Error(`task ${spec.taskArn} is already running on this instance`);
+    if (this.tasks.size + this.starting.size >= this.slots) {
+      throw new Error(
+        `no free task slot: this replication instance's class runs at most ${this.slots} task(s) at once; stop a task or modify the instance to a larger class`,
+      );
+    }
+    // The slot is taken before the engine loads, so two start-task requests cannot both get the last one.
+    this.starting.add(spec.taskArn);
+    let startTask: StartTask;
+    try {
+      startTask = await this.engine();
+    } finally {
+      this.starting.delete(spec.taskArn);
+    }
     // The task's log lives in its work dir, where DescribeReplicationInstanceTaskLogs sizes it.
     mkdirSync(spec.workDir, { recursive: true });
     const logFile = join(spec.workDir, TASK_LOG_FILE);
@@ -38,11 +59,15 @@ export class TaskHost {
       }
     };
     const taskArn = spec.taskArn;
+    let ended = false;
     const reporter: TaskReporter = {
       status: (outcome: TaskOutcome) => {
         log.info({ outcome }, `task ${outcome.status}`);
         taskLog('status', outcome);
-        if (outcome.status !== 'running') this.tasks.delete(taskArn);
+        if (outcome.status !== 'running') {
+          ended = true;
+          this.tasks.delete(taskArn);
+        }
         this.send({ type: 'task-status', taskArn, outcome });
       },
       progress: (p) => this.send({ type: 'task-progress', taskArn, ...p }),
@@ -55,7 +80,8 @@ export class TaskHost {
     log.info({ startType: spec.startType, migrationType: spec.migrationType }, 'starting task');
     taskLog('start', { startType: spec.startType, migrationType: spec.migrationType });
     const running = startTask(spec, reporter);
-    this.tasks.set(taskArn, running);
+    // An engine may report failure synchronously, from inside startTask: then it holds no slot.
+    if (!ended) this.tasks.set(taskArn, running);
     return { taskArn };
   }
 
