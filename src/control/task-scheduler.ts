@@ -215,7 +215,7 @@ export class TaskScheduler {
       const stats = { ...((d.ReplicationTaskStats as Record<string, unknown> | undefined) ?? {}), FreshStartDate: new Date().toISOString() };
       d.ReplicationTaskStats = stats;
     });
-    taskEvent(this.app, doc, `Reload of ${tables.length} table(s) started: ${tables.map((t) => `${t.SchemaName}.${t.TableName}`).join(', ')}.`, ['State Change']);
+    taskEvent(this.app, doc, `Reload of ${tables.length} table(s) requested: ${tables.map((t) => `${t.SchemaName}.${t.TableName}`).join(', ')}.`, ['State Change']);
   }
 
   /** The spec the instance runs the task from. */

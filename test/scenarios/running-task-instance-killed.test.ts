@@ -11,10 +11,13 @@ import {
   CreateEndpointCommand,
   CreateReplicationInstanceCommand,
   CreateReplicationTaskCommand,
+  DeleteReplicationTaskCommand,
   DescribeEventsCommand,
   DescribeReplicationInstancesCommand,
   DescribeReplicationTasksCommand,
   DescribeTableStatisticsCommand,
+  ModifyReplicationTaskCommand,
+  ReloadTablesCommand,
   StartReplicationTaskCommand,
   type DatabaseMigrationServiceClient,
   type ReplicationTask,
@@ -124,6 +127,17 @@ it('runs: full load, then CDC, with table statistics', async () => {
     return r.TableStatistics!.length ? r.TableStatistics : undefined;
   }, 30_000, 100);
   expect(stats).toEqual([expect.objectContaining({ SchemaName: 'public', TableName: 'items', TableState: 'Table completed', FullLoadRows: 200 })]);
+  // A running task refuses what the state machine forbids, and takes ReloadTables.
+  await expect(client.send(new ModifyReplicationTaskCommand({ ReplicationTaskArn: taskArn, TaskData: '{}' }))).rejects.toMatchObject({
+    name: 'InvalidResourceStateFault',
+    message: expect.stringContaining('is in status running'),
+  });
+  await expect(client.send(new DeleteReplicationTaskCommand({ ReplicationTaskArn: taskArn }))).rejects.toMatchObject({ name: 'InvalidResourceStateFault' });
+  await expect(client.send(new StartReplicationTaskCommand({ ReplicationTaskArn: taskArn, StartReplicationTaskType: 'resume-processing' }))).rejects.toMatchObject({
+    name: 'InvalidResourceStateFault',
+  });
+  const reload = await client.send(new ReloadTablesCommand({ ReplicationTaskArn: taskArn, TablesToReload: [{ SchemaName: 'public', TableName: 'items' }] }));
+  expect(reload.ReplicationTaskArn).toBe(taskArn);
 }, 120_000);
 
 it('stops (CLI waiter) with a checkpoint, and resumes from it', async () => {
