@@ -1,0 +1,28 @@
+/**
+ * The publication a task's slot decodes through: `opendms_<task id>` FOR exactly the selected
+ * tables, so changes to other tables never leave the source (pgoutput filters them in the
+ * walsender, before they cost network or apply time).
+ */
+import type pg from 'pg';
+import { quoteIdent } from './sql.js';
+
+export function taskPublicationName(taskResourceId: string): string {
+  return `opendms_${taskResourceId.toLowerCase().replace(/[^a-z0-9_]/g, '_')}`.slice(0, 63);
+}
+
+/** Creates the publication or points it at exactly `tables` (a task's tables can change on modify). */
+export async function ensurePublication(db: pg.ClientBase, name: string, tables: { schema: string; table: string }[]): Promise<void> {
+  const list = tables.map((t) => `${quoteIdent(t.schema)}.${quoteIdent(t.table)}`).join(', ');
+  const exists = (await db.query('SELECT 1 FROM pg_publication WHERE pubname = $1', [name])).rowCount! > 0;
+  if (tables.length === 0) {
+    // A publication with no tables still lets the slot stream (and heartbeats advance it).
+    if (!exists) await db.query(`CREATE PUBLICATION ${quoteIdent(name)}`);
+    return;
+  }
+  if (exists) await db.query(`ALTER PUBLICATION ${quoteIdent(name)} SET TABLE ${list}`);
+  else await db.query(`CREATE PUBLICATION ${quoteIdent(name)} FOR TABLE ${list}`);
+}
+
+export async function dropPublicationIfExists(db: pg.ClientBase, name: string): Promise<void> {
+  await db.query(`DROP PUBLICATION IF EXISTS ${quoteIdent(name)}`);
+}

@@ -1,0 +1,224 @@
+/**
+ * A `replication=database` connection to a PostgreSQL source: slot commands and the streaming
+ * replication protocol (CopyBoth), carrying pgoutput messages.
+ *
+ * Built on `pg`'s Client: START_REPLICATION is sent as a simple query; the server answers with
+ * CopyBothResponse and then CopyData messages, which pg's Connection emits as `copyData` events
+ * (the Client itself ignores them). We write standby status updates with `sendCopyFromChunk`.
+ *
+ * Flow control: decoded events queue up here and the consumer takes them all at once with
+ * `read()`. Reading in batches is deliberate (one socket wake-up per 60-byte message costs both
+ * sides a lot of CPU); when the queue passes HIGH_WATER the socket is paused, so a slow target
+ * holds WAL on the source instead of memory in this process.
+ */
+import type { Socket } from 'node:net';
+import pg from 'pg';
+import type { EndpointConnectionSpec } from '../../engine/contracts.js';
+import { formatLsn, parseLsn } from '../../model/lsn.js';
+import type { Lsn } from '../../model/lsn.js';
+import { postgresClientConfig } from './pool.js';
+import { quoteIdent } from './sql.js';
+import { dateToPgTimestamp, decodePgoutput, pgTimestampToDate } from './pgoutput.js';
+import type { PgoutputMessage } from './pgoutput.js';
+
+export type StreamEvent =
+  | { kind: 'xlog'; walStart: Lsn; walEnd: Lsn; message: PgoutputMessage }
+  | { kind: 'keepalive'; walEnd: Lsn; serverTime: Date; replyRequested: boolean };
+
+export interface CreatedSlot {
+  slotName: string;
+  consistentPoint: Lsn;
+  /** Set when the slot was created with an exported snapshot (kept only while this connection is idle). */
+  snapshotName?: string;
+}
+
+const HIGH_WATER = 20_000;
+const LOW_WATER = 2_000;
+
+/** The parts of pg's internal Connection we drive directly (not in @types/pg). */
+interface RawConnection {
+  on(event: 'copyData', listener: (msg: { chunk: Buffer }) => void): void;
+  removeAllListeners(event: string): void;
+  sendCopyFromChunk(chunk: Buffer): void;
+  stream: Socket;
+}
+
+export class ReplicationConnection {
+  private readonly raw: RawConnection;
+  private queue: StreamEvent[] = [];
+  private paused = false;
+  private streaming = false;
+  private ended = false;
+  private failure: Error | undefined;
+  private wake: (() => void) | undefined;
+
+  private constructor(private readonly client: pg.Client) {
+    this.raw = (client as unknown as { connection: RawConnection }).connection;
+    client.on('error', (err) => this.fail(err));
+    client.on('end', () => {
+      this.ended = true;
+      this.notify();
+    });
+  }
+
+  static async open(endpoint: EndpointConnectionSpec, applicationName: string): Promise<ReplicationConnection> {
+    // No statement timeout: START_REPLICATION runs for as long as the task streams.
+    const config = postgresClientConfig(endpoint, { statementTimeoutMs: 0, applicationNameSuffix: applicationName });
+    const client = new pg.Client({ ...config, replication: 'database' } as pg.ClientConfig);
+    // An error before connect() settles would otherwise be an unhandled 'error' event.
+    client.on('error', () => {});
+    await client.connect();
+    return new ReplicationConnection(client);
+  }
+
+  async identifySystem(): Promise<{ systemId: string; timeline: number; xlogPos: Lsn }> {
+    const res = await this.client.query<{ systemid: string; timeline: string; xlogpos: string }>('IDENTIFY_SYSTEM');
+    const row = res.rows[0]!;
+    return { systemId: row.systemid, timeline: Number(row.timeline), xlogPos: parseLsn(row.xlogpos) };
+  }
+
+  /**
+   * CREATE_REPLICATION_SLOT (PostgreSQL 15 syntax). With `exportSnapshot` the snapshot stays
+   * importable (SET TRANSACTION SNAPSHOT) until this connection runs another command, so the
+   * caller must run the full load before calling `start()`.
+   */
+  async createSlot(slotName: string, exportSnapshot: boolean): Promise<CreatedSlot> {
+    const res = await this.client.query<{ slot_name: string; consistent_point: string; snapshot_name: string | null }>(
+      `CREATE_REPLICATION_SLOT ${quoteIdent(slotName)} LOGICAL pgoutput (SNAPSHOT '${exportSnapshot ? 'export' : 'nothing'}')`,
+    );
+    const row = res.rows[0]!;
+    const slot: CreatedSlot = { slotName: row.slot_name, consistentPoint: parseLsn(row.consistent_point) };
+    if (row.snapshot_name) slot.snapshotName = row.snapshot_name;
+    return slot;
+  }
+
+  /** Starts streaming; events are then taken with `read()`. */
+  start(slotName: string, startLsn: Lsn, publication: string): void {
+    this.raw.on('copyData', (msg) => this.onCopyData(msg.chunk));
+    this.streaming = true;
+    const sql =
+      `START_REPLICATION SLOT ${quoteIdent(slotName)} LOGICAL ${formatLsn(startLsn)} ` +
+      `(proto_version '1', publication_names '${publication.replace(/'/g, "''")}')`;
+    // The query settles only when the stream ends (CopyDone) or fails (slot missing, slot in use).
+    this.client.query(sql).then(
+      () => {
+        this.ended = true;
+        this.notify();
+      },
+      (err: Error) => this.fail(err),
+    );
+  }
+
+  /** Waits for events and returns everything queued; [] once the stream ended. Throws the stream's error. */
+  async read(): Promise<StreamEvent[]> {
+    if (this.queue.length === 0 && !this.ended && !this.failure) {
+      // One wait: an interrupt() (timer, stop) returns [] so the caller can do its housekeeping.
+      await new Promise<void>((resolve) => (this.wake = resolve));
+    }
+    if (this.queue.length === 0 && this.failure) throw this.failure;
+    const events = this.queue;
+    this.queue = [];
+    if (this.paused) {
+      this.paused = false;
+      this.raw.stream.resume();
+    }
+    return events;
+  }
+
+  /** True if events are queued right now (the consumer uses this to decide whether to commit). */
+  get hasPending(): boolean {
+    return this.queue.length > 0;
+  }
+
+  /** True once the stream ended (server closed it, or close() was called). */
+  get finished(): boolean {
+    return this.ended && this.queue.length === 0;
+  }
+
+  /** Interrupts a pending `read()` (which then returns []), e.g. on stop or a timer. */
+  interrupt(): void {
+    this.notify();
+  }
+
+  /**
+   * Standby status update. `flushed` is what PostgreSQL may release: only positions committed
+   * on the target may ever be reported here.
+   */
+  sendStatus(written: Lsn, flushed: Lsn, replyRequested = false): void {
+    if (!this.streaming || this.ended || this.failure) return;
+    const buf = Buffer.alloc(34);
+    buf.write('r', 0);
+    buf.writeBigUInt64BE(written, 1);
+    buf.writeBigUInt64BE(flushed, 9);
+    buf.writeBigUInt64BE(flushed, 17);
+    buf.writeBigInt64BE(dateToPgTimestamp(new Date()), 25);
+    buf.writeUInt8(replyRequested ? 1 : 0, 33);
+    this.raw.sendCopyFromChunk(buf);
+  }
+
+  /**
+   * Closes the connection; the walsender exits and the slot becomes free for another process.
+   * The socket is half-closed (FIN after the last status update is written) rather than going
+   * through pg's end(), which waits for a Terminate round trip a streaming walsender may not give.
+   */
+  async close(): Promise<void> {
+    this.ended = true;
+    this.notify();
+    this.raw.removeAllListeners('copyData');
+    const socket = this.raw.stream;
+    if (socket.destroyed) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        socket.destroy();
+        resolve();
+      }, 2_000);
+      socket.once('close', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      socket.end();
+    });
+  }
+
+  private onCopyData(chunk: Buffer): void {
+    try {
+      const type = chunk[0];
+      if (type === 0x77) {
+        // 'w' XLogData: walStart, walEnd, sendTime, then the pgoutput message
+        this.queue.push({
+          kind: 'xlog',
+          walStart: chunk.readBigUInt64BE(1),
+          walEnd: chunk.readBigUInt64BE(9),
+          message: decodePgoutput(chunk.subarray(25)),
+        });
+      } else if (type === 0x6b) {
+        // 'k' primary keepalive
+        this.queue.push({
+          kind: 'keepalive',
+          walEnd: chunk.readBigUInt64BE(1),
+          serverTime: pgTimestampToDate(chunk.readBigInt64BE(9)),
+          replyRequested: chunk.readUInt8(17) === 1,
+        });
+      }
+    } catch (err) {
+      this.fail(err as Error);
+      return;
+    }
+    if (this.queue.length >= HIGH_WATER && !this.paused) {
+      this.paused = true;
+      this.raw.stream.pause();
+    }
+    if (this.queue.length === 1 || this.queue.length >= LOW_WATER) this.notify();
+  }
+
+  private fail(err: Error): void {
+    if (!this.failure) this.failure = err;
+    this.notify();
+  }
+
+  private notify(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+}

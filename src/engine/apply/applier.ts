@@ -1,0 +1,430 @@
+/**
+ * Applies source row changes to a PostgreSQL target, set-based, with the recovery checkpoint in
+ * the same transaction.
+ *
+ * The caller (src/engine/cdc) feeds changes in source order and decides where target
+ * transactions end: after every source transaction (transactional apply) or after many
+ * (BatchApplyEnabled). Either way pending changes are netted per key and applied in chunks of a
+ * few thousand rows (`flush()`), so a huge source transaction never sits in memory: its chunks are
+ * applied inside one still-open target transaction, which commits with the source commit.
+ *
+ * Each chunk runs under a savepoint. When a set-based statement fails (bad value, constraint) or
+ * an UPDATE misses rows, the chunk is rolled back to the savepoint and replayed one row at a time,
+ * each under its own savepoint, so the one bad row goes to awsdms_apply_exceptions and the task
+ * follows ErrorBehavior, while the good rows still apply.
+ *
+ * The apply session runs with `session_replication_role = replica`, as PostgreSQL's own
+ * subscriber does: foreign keys and user triggers do not fire, so a batch touching tables linked by
+ * (even non-deferrable) foreign keys can be applied in any order; the source already enforced
+ * them. `SET CONSTRAINTS ALL DEFERRED` would not help non-deferrable constraints.
+ */
+import type pg from 'pg';
+import { classifyPostgresError } from '../../connectors/postgres/errors.js';
+import { formatLsn } from '../../model/lsn.js';
+import type { Lsn } from '../../model/lsn.js';
+import type { ControlTables, TxnPhase } from '../control-tables.js';
+import { insertApplyException, txnStateUpsertSql } from '../control-tables.js';
+import type { ApplyTable, Row } from './apply-table.js';
+import { keyOf, NetChanges } from './net-changes.js';
+import type { NetEntry } from './net-changes.js';
+import { deleteOneSql, deleteSql, describeStatement, setColumns, updateOneSql, updateSql, upsertSql } from './statements.js';
+
+export type RowPolicy = 'IGNORE_RECORD' | 'LOG_ERROR' | 'SUSPEND_TABLE' | 'STOP_TASK';
+
+export interface ApplyPolicies {
+  /** ErrorBehavior.DataErrorPolicy: a value or constraint the target refuses. */
+  dataError: RowPolicy;
+  /** ErrorBehavior.TableErrorPolicy: the table itself is wrong (missing, no usable key). */
+  tableError: 'SUSPEND_TABLE' | 'STOP_TASK';
+  /** ErrorBehavior.ApplyErrorUpdatePolicy: an UPDATE found no row. */
+  updateMissing: RowPolicy | 'UPDATE_RECORD';
+}
+
+export interface TableCounts {
+  table: ApplyTable;
+  inserts: number;
+  updates: number;
+  deletes: number;
+  ddls: number;
+}
+
+/** A failure that stops the task (STOP_TASK policies, or an error no policy covers). */
+export class FatalApplyError extends Error {}
+
+/** An update that found fewer rows than it had: replayed row by row to find them. */
+class MissingRowsError extends Error {}
+
+type OrderedOp = { op: 'insert'; row: Row } | { op: 'update'; row: Row; match: Row } | { op: 'delete'; match: Row };
+
+interface Pending {
+  table: ApplyTable;
+  /** Keyed tables: net changes. */
+  net?: NetChanges;
+  /** Key-less tables: changes in order (they cannot be netted). */
+  ordered?: OrderedOp[];
+}
+
+export interface ApplierOptions {
+  taskName: string;
+  controlTables: ControlTables;
+  policies: ApplyPolicies;
+  /** Rows per set-based chunk (2-5k measured best here). */
+  chunkRows: number;
+  onTableSuspended(table: ApplyTable, reason: string): void;
+}
+
+const STATEMENT_CACHE_SIZE = 200;
+
+export class Applier {
+  private pending = new Map<string, Pending>();
+  private pendingRows = 0;
+  private inTxn = false;
+  private counts = new Map<string, TableCounts>();
+  private readonly statementNames = new Map<string, string>();
+  readonly suspended = new Set<string>();
+  /**
+   * Set while replaying changes over a full load resumed from a later snapshot: an UPDATE that
+   * finds no row inserts its new image (unchanged TOAST columns NULL; a later change in the replay
+   * fixes them), as the full load's convergence invariant requires.
+   */
+  lenient = false;
+
+  constructor(
+    private readonly db: pg.Client,
+    private readonly opts: ApplierOptions,
+  ) {}
+
+  /** Session settings for the apply connection (see the module comment for replication_role). */
+  async init(): Promise<void> {
+    // A commit we report to the source as flushed must be durable on the target.
+    await this.db.query('SET synchronous_commit = on');
+    await this.db.query('SET statement_timeout = 0');
+    try {
+      await this.db.query('SET session_replication_role = replica');
+    } catch {
+      // Not a superuser: FKs stay on; netted batches are then applied deletes-first per table,
+      // which is right for most schemas but can fail on cross-table FK order.
+    }
+  }
+
+  /** Rows waiting to be applied (not yet sent to the target). */
+  get pendingCount(): number {
+    return this.pendingRows;
+  }
+
+  /** True when the target transaction holds work (sent or pending). */
+  get dirty(): boolean {
+    return this.inTxn || this.pendingRows > 0 || this.counts.size > 0;
+  }
+
+  isSuspended(t: ApplyTable): boolean {
+    return this.suspended.has(t.qualified);
+  }
+
+  insert(t: ApplyTable, row: Row): Promise<void> | undefined {
+    if (this.isSuspended(t)) return undefined;
+    const p = this.slot(t);
+    if (p.net) p.net.insert(row);
+    else p.ordered!.push({ op: 'insert', row });
+    this.count(t).inserts++;
+    return this.added();
+  }
+
+  /**
+   * `oldKey`: the old row or old key (from the K/O tuple), when the source sent one; `match`:
+   * for key-less tables, the columns identifying the row (undefined = not compared).
+   */
+  update(t: ApplyTable, row: Row, oldKey: Row | undefined, match: Row | undefined): Promise<void> | undefined {
+    if (this.isSuspended(t)) return undefined;
+    this.count(t).updates++;
+    const p = this.slot(t);
+    if (p.net) {
+      if (oldKey && keyOf(oldKey, t.keyIdx) !== keyOf(row, t.keyIdx)) return this.moveKey(t, row, oldKey);
+      p.net.update(row);
+      return this.added();
+    }
+    if (!match) return this.tableError(t, `table ${t.qualified} has no primary key on the target and the source sent no old row; updates need REPLICA IDENTITY FULL on the source table`);
+    p.ordered!.push({ op: 'update', row, match });
+    return this.added();
+  }
+
+  delete(t: ApplyTable, keyOrOld: Row | undefined): Promise<void> | undefined {
+    if (this.isSuspended(t)) return undefined;
+    this.count(t).deletes++;
+    const p = this.slot(t);
+    if (!keyOrOld) return this.tableError(t, `the source sent no key for a delete on ${t.qualified}`);
+    if (p.net) p.net.delete(keyOrOld);
+    else p.ordered!.push({ op: 'delete', match: keyOrOld });
+    return this.added();
+  }
+
+  /** TRUNCATE: everything pending is applied first, so order is kept. */
+  async truncate(tables: ApplyTable[]): Promise<void> {
+    const live = tables.filter((t) => !this.isSuspended(t));
+    if (live.length === 0) return;
+    await this.flush();
+    await this.begin();
+    await this.db.query(`TRUNCATE ${live.map((t) => t.qualified).join(', ')}`);
+    for (const t of live) this.count(t).ddls++;
+  }
+
+  /** A DDL statement (e.g. ADD COLUMN) applied in order, inside the current target transaction. */
+  async ddl(t: ApplyTable, sql: string): Promise<void> {
+    await this.flush();
+    await this.begin();
+    await this.db.query(sql);
+    this.count(t).ddls++;
+  }
+
+  /** Applies pending changes inside the open target transaction. */
+  async flush(): Promise<void> {
+    if (this.pendingRows === 0) return;
+    const work = [...this.pending.values()];
+    this.pending = new Map();
+    this.pendingRows = 0;
+    await this.begin();
+    await this.db.query('SAVEPOINT opendms_chunk');
+    try {
+      for (const p of work) await this.applySet(p);
+    } catch (err) {
+      if (classifyPostgresError(err).retryable && !(err instanceof MissingRowsError)) throw err;
+      await this.db.query('ROLLBACK TO SAVEPOINT opendms_chunk');
+      for (const p of work) await this.applyOneByOne(p);
+    }
+    await this.db.query('RELEASE SAVEPOINT opendms_chunk');
+  }
+
+  /**
+   * Commits the target transaction with the checkpoint row for `position` (commit end-LSN of the
+   * last source transaction included). Returns the per-table counts it made durable.
+   */
+  async commit(position: { checkpoint: string; lsn: Lsn; seq: number; phase: TxnPhase; commitTime: Date | null }): Promise<TableCounts[]> {
+    await this.flush();
+    await this.begin();
+    await this.db.query(txnStateUpsertSql(this.opts.controlTables), [
+      this.opts.taskName,
+      position.checkpoint,
+      formatLsn(position.lsn),
+      position.seq,
+      position.phase,
+      position.commitTime,
+    ]);
+    await this.db.query('COMMIT');
+    this.inTxn = false;
+    const counts = [...this.counts.values()];
+    this.counts = new Map();
+    return counts;
+  }
+
+  /** Drops everything not committed (stop in the middle of a source transaction, or an error). */
+  async rollback(): Promise<void> {
+    this.pending = new Map();
+    this.pendingRows = 0;
+    this.counts = new Map();
+    if (this.inTxn) {
+      this.inTxn = false;
+      await this.db.query('ROLLBACK');
+    }
+  }
+
+  // ---- internals ----
+
+  private slot(t: ApplyTable): Pending {
+    let p = this.pending.get(t.qualified);
+    if (!p) {
+      p = t.keyIdx.length > 0 ? { table: t, net: new NetChanges(t.keyIdx) } : { table: t, ordered: [] };
+      this.pending.set(t.qualified, p);
+    }
+    return p;
+  }
+
+  private count(t: ApplyTable): TableCounts {
+    let c = this.counts.get(t.qualified);
+    if (!c) {
+      c = { table: t, inserts: 0, updates: 0, deletes: 0, ddls: 0 };
+      this.counts.set(t.qualified, c);
+    }
+    return c;
+  }
+
+  private added(): Promise<void> | undefined {
+    this.pendingRows++;
+    return this.pendingRows >= this.opts.chunkRows ? this.flush() : undefined;
+  }
+
+  private async begin(): Promise<void> {
+    if (this.inTxn) return;
+    await this.db.query('BEGIN');
+    this.inTxn = true;
+  }
+
+  private async moveKey(t: ApplyTable, row: Row, oldKey: Row): Promise<void> {
+    // A key change cannot be netted (two keys); apply what is pending, then move the row.
+    await this.flush();
+    await this.begin();
+    const match: Row = t.columns.map((_, i) => (t.keyIdx.includes(i) ? oldKey[i] : undefined));
+    await this.runOne(t, 'UPDATE', row, () => updateOneSql(t, row, match), true);
+  }
+
+  private async run(text: string, values: unknown[]): Promise<number> {
+    let name = this.statementNames.get(text);
+    if (!name && this.statementNames.size < STATEMENT_CACHE_SIZE) {
+      name = `opendms_apply_${this.statementNames.size}`;
+      this.statementNames.set(text, name);
+    }
+    const res = await this.db.query(name ? { name, text, values } : { text, values });
+    return res.rowCount ?? 0;
+  }
+
+  private async applySet(p: Pending): Promise<void> {
+    const t = p.table;
+    if (this.isSuspended(t)) return;
+    if (p.ordered) {
+      await this.applyOrdered(t, p.ordered, false);
+      return;
+    }
+    const deletes: NetEntry[] = [];
+    const upserts: NetEntry[] = [];
+    const updates = new Map<string, { set: number[]; rows: Row[] }>();
+    for (const e of p.net!.entries.values()) {
+      if (e.op === 'delete') deletes.push(e);
+      else if (e.op === 'upsert') upserts.push(e);
+      else {
+        const set = setColumns(t, e.row, false);
+        if (set.length === 0) continue;
+        const mask = set.join(',');
+        let group = updates.get(mask);
+        if (!group) updates.set(mask, (group = { set, rows: [] }));
+        group.rows.push(e.row);
+      }
+    }
+    if (deletes.length > 0) await this.run(deleteSql(t), columnsOf(deletes.map((e) => e.row), t.keyIdx));
+    if (upserts.length > 0) {
+      const all = t.columns.map((_, i) => i);
+      await this.run(upsertSql(t), columnsOf(upserts.map((e) => e.row), all));
+    }
+    for (const { set, rows } of updates.values()) {
+      const n = await this.run(updateSql(t, set), columnsOf(rows, [...t.keyIdx, ...set]));
+      if (n < rows.length) throw new MissingRowsError(`${rows.length - n} updated rows of ${t.qualified} not found on the target`);
+    }
+  }
+
+  /** Key-less table: consecutive inserts go in one statement, updates/deletes one by one, in order. */
+  private async applyOrdered(t: ApplyTable, ops: OrderedOp[], oneByOne: boolean): Promise<void> {
+    const all = t.columns.map((_, i) => i);
+    let inserts: Row[] = [];
+    const flushInserts = async () => {
+      if (inserts.length === 0) return;
+      const rows = inserts;
+      inserts = [];
+      if (!oneByOne) await this.run(upsertSql(t), columnsOf(rows, all));
+      else for (const row of rows) await this.runOne(t, 'INSERT', row, () => ({ text: upsertSql(t), values: columnsOf([row], all) }), false);
+    };
+    for (const op of ops) {
+      if (this.isSuspended(t)) return;
+      if (op.op === 'insert') {
+        inserts.push(op.row);
+        continue;
+      }
+      await flushInserts();
+      if (op.op === 'update') {
+        if (!oneByOne) {
+          const q = updateOneSql(t, op.row, op.match);
+          if ((await this.db.query(q.text, q.values)).rowCount === 0) throw new MissingRowsError(`an updated row of ${t.qualified} was not found on the target`);
+        } else await this.runOne(t, 'UPDATE', op.row, () => updateOneSql(t, op.row, op.match), true);
+      } else {
+        const q = deleteOneSql(t, op.match);
+        if (!oneByOne) await this.db.query(q.text, q.values);
+        else await this.runOne(t, 'DELETE', op.match, () => q, false);
+      }
+    }
+    await flushInserts();
+  }
+
+  private async applyOneByOne(p: Pending): Promise<void> {
+    const t = p.table;
+    if (p.ordered) {
+      await this.applyOrdered(t, p.ordered, true);
+      return;
+    }
+    const all = t.columns.map((_, i) => i);
+    const entries = [...p.net!.entries.values()];
+    // Same order as the set-based path: deletes, upserts, updates.
+    for (const op of ['delete', 'upsert', 'update'] as const) {
+      for (const e of entries) {
+        if (e.op !== op || this.isSuspended(t)) continue;
+        if (op === 'delete') await this.runOne(t, 'DELETE', e.row, () => ({ text: deleteSql(t), values: columnsOf([e.row], t.keyIdx) }), false);
+        else if (op === 'upsert') await this.runOne(t, 'INSERT', e.row, () => ({ text: upsertSql(t), values: columnsOf([e.row], all) }), false);
+        else {
+          const set = setColumns(t, e.row, false);
+          if (set.length > 0) await this.runOne(t, 'UPDATE', e.row, () => ({ text: updateSql(t, set), values: columnsOf([e.row], [...t.keyIdx, ...set]) }), true);
+        }
+      }
+    }
+  }
+
+  /** One row under its own savepoint; a refused row goes through ErrorBehavior. */
+  private async runOne(
+    t: ApplyTable,
+    op: 'INSERT' | 'UPDATE' | 'DELETE',
+    row: Row,
+    build: () => { text: string; values: unknown[] },
+    mustMatch: boolean,
+  ): Promise<void> {
+    if (this.isSuspended(t)) return;
+    await this.db.query('SAVEPOINT opendms_row');
+    let affected: number;
+    try {
+      const q = build();
+      affected = (await this.db.query(q.text, q.values)).rowCount ?? 0;
+    } catch (err) {
+      const c = classifyPostgresError(err);
+      if (c.retryable) throw err;
+      await this.db.query('ROLLBACK TO SAVEPOINT opendms_row');
+      const isData = c.code !== undefined && (c.code.startsWith('22') || c.code.startsWith('23'));
+      if (isData) await this.rowError(t, op, row, c.message, this.opts.policies.dataError);
+      else await this.tableError(t, `${t.qualified}: ${c.message}`);
+      return;
+    }
+    await this.db.query('RELEASE SAVEPOINT opendms_row');
+    if (mustMatch && affected === 0) {
+      const policy = this.lenient ? 'UPDATE_RECORD' : this.opts.policies.updateMissing;
+      if (policy === 'UPDATE_RECORD' && (this.lenient || !row.includes(undefined))) {
+        const all = t.columns.map((_, i) => i);
+        await this.runOne(t, 'INSERT', row, () => ({ text: upsertSql(t), values: columnsOf([row], all) }), false);
+      } else if (policy !== 'UPDATE_RECORD') {
+        await this.rowError(t, op, row, '0 rows affected: the row to update was not found on the target', policy);
+      }
+    }
+  }
+
+  private async rowError(t: ApplyTable, op: 'INSERT' | 'UPDATE' | 'DELETE', row: Row, message: string, policy: RowPolicy): Promise<void> {
+    if (policy === 'IGNORE_RECORD') return;
+    await insertApplyException(this.db, this.opts.controlTables, {
+      taskName: this.opts.taskName,
+      tableOwner: t.schema,
+      tableName: t.table,
+      statement: describeStatement(t, op, row),
+      error: message,
+    });
+    if (policy === 'STOP_TASK') throw new FatalApplyError(`could not apply a change to ${t.qualified}: ${message} (DataErrorPolicy STOP_TASK)`);
+    if (policy === 'SUSPEND_TABLE') this.suspend(t, message);
+  }
+
+  private async tableError(t: ApplyTable, message: string): Promise<void> {
+    if (this.opts.policies.tableError === 'STOP_TASK') throw new FatalApplyError(`${message} (TableErrorPolicy STOP_TASK)`);
+    this.suspend(t, message);
+  }
+
+  private suspend(t: ApplyTable, reason: string): void {
+    if (this.suspended.has(t.qualified)) return;
+    this.suspended.add(t.qualified);
+    this.pending.delete(t.qualified);
+    this.opts.onTableSuspended(t, reason);
+  }
+}
+
+/** Rows -> one text[] per column in `idx` (the statements' parameters). */
+function columnsOf(rows: Row[], idx: number[]): (string | null)[][] {
+  return idx.map((i) => rows.map((r) => (r[i] === undefined ? null : (r[i] as string | null))));
+}

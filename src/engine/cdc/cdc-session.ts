@@ -1,0 +1,275 @@
+/**
+ * One CDC session: reads the replication stream from the task's slot, applies each source
+ * transaction to the target through the Applier, commits target transactions with the checkpoint
+ * row, and confirms to the source only what the target committed.
+ *
+ * Positions (all LSNs):
+ *   skipBefore  every source transaction whose commit record starts before it (Begin.finalLsn <
+ *               skipBefore) is already on the target (it is the commit END-LSN stored in
+ *               awsdms_txn_state) and is skipped: this is what makes apply exactly-once after a
+ *               crash, whatever the slot re-sends.
+ *   committed   commit end-LSN of the last source transaction committed on the target.
+ *   idle        a keepalive's walEnd seen while no source transaction was open and nothing was
+ *               waiting for the target: everything before it was either applied or not ours.
+ *   flush (sent to the source) = max(committed, idle): the slot never releases WAL the target
+ *               does not have.
+ *
+ * Target transactions end at source commit boundaries only: after each source transaction
+ * (transactional apply) or, in batch mode, when the batch is big enough, old enough, or the
+ * stream has nothing more queued (so a lightly loaded task has low latency and a busy one gets
+ * big batches). A stop that arrives in the middle of a source transaction reads on to its commit.
+ */
+import type { ReplicationConnection, StreamEvent } from '../../connectors/postgres/replication-connection.js';
+import type { Lsn } from '../../model/lsn.js';
+import { maxLsn } from '../../model/lsn.js';
+import type { Applier, TableCounts } from '../apply/applier.js';
+import { formatCheckpoint } from '../checkpoint.js';
+import type { CdcStop } from '../checkpoint.js';
+import type { MappedRelation, Relations } from './relations.js';
+import { identityRow, toRow } from './relations.js';
+
+export type CdcEndReason = 'stopped' | 'server_time' | 'commit_time' | 'stream_ended';
+
+export interface CdcSessionOptions {
+  repl: ReplicationConnection;
+  applier: Applier;
+  relations: Relations;
+  skipBefore: Lsn;
+  /**
+   * Transactions before this LSN are replayed over a full load resumed from a later snapshot:
+   * an UPDATE whose row is missing then inserts it instead of raising an apply error.
+   */
+  lenientBefore: Lsn;
+  startSeq: number;
+  batchApply: boolean;
+  /** Batch mode: commit once the target transaction holds this many changes. */
+  batchRows: number;
+  /** Batch mode: commit a batch at the latest after this long. */
+  batchTimeoutMs: number;
+  stopAt?: CdcStop;
+  /** Called after each target commit. */
+  onCommit(c: { counts: TableCounts[]; lsn: Lsn; checkpoint: string; commitTime: Date | null }): void;
+  /** Called about once a second with the live figures. */
+  onTick(live: { latencySeconds: number; pendingChanges: number; lastCommitted: Lsn }): void;
+}
+
+const FEEDBACK_INTERVAL_MS = 1_000;
+
+export class CdcSession {
+  private stopRequested = false;
+  private inTxn = false;
+  private skipTxn = false;
+  private txnHasRows = false;
+  private committed: Lsn;
+  private idle: Lsn = 0n;
+  private received: Lsn = 0n;
+  private seq: number;
+  private lastCommit: { lsn: Lsn; time: Date } | undefined;
+  private rowsInTarget = 0;
+  private targetTxnStarted = 0;
+  private lastFeedback = 0;
+  private lastTick = 0;
+  private lastEventAt = Date.now();
+  private latencySeconds = 0;
+  private endReason: CdcEndReason | undefined;
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(private readonly o: CdcSessionOptions) {
+    this.committed = o.skipBefore;
+    this.seq = o.startSeq;
+  }
+
+  /** Asks the session to end at the next source transaction boundary. */
+  requestStop(): void {
+    this.stopRequested = true;
+    this.o.repl.interrupt();
+  }
+
+  get lastCommitted(): Lsn {
+    return this.committed;
+  }
+
+  get checkpointSeq(): number {
+    return this.seq;
+  }
+
+  async run(): Promise<{ reason: CdcEndReason; lsn: Lsn }> {
+    // Wakes the loop while the stream is quiet, for feedback, stop positions and statistics.
+    this.timer = setInterval(() => this.o.repl.interrupt(), 250);
+    try {
+      while (!this.endReason) {
+        const events = await this.o.repl.read();
+        // read() returns [] when interrupted (timer, stop) or once the stream ended; it throws on failure.
+        if (events.length === 0 && this.o.repl.finished) this.endReason = 'stream_ended';
+        for (let i = 0; i < events.length && !this.endReason; i++) await this.handle(events[i]!);
+        if (!this.inTxn && !this.endReason) await this.maybeCommit(false);
+        this.checkServerTime();
+        if (this.stopRequested && !this.inTxn && !this.endReason) this.endReason = 'stopped';
+        this.periodic();
+      }
+      if (!this.inTxn) await this.commitIfDirty();
+      else await this.o.applier.rollback();
+      this.sendFeedback(false);
+      return { reason: this.endReason, lsn: this.committed };
+    } finally {
+      clearInterval(this.timer);
+    }
+  }
+
+  private async handle(ev: StreamEvent): Promise<void> {
+    if (ev.kind === 'keepalive') {
+      this.received = maxLsn(this.received, ev.walEnd);
+      if (!this.inTxn && !this.o.applier.dirty) {
+        this.idle = maxLsn(this.idle, ev.walEnd);
+        if (this.o.stopAt?.kind === 'commit_time' && ev.serverTime >= this.o.stopAt.at) this.endReason = 'commit_time';
+      }
+      if (ev.replyRequested) this.sendFeedback(false);
+      return;
+    }
+    this.received = maxLsn(this.received, ev.walEnd);
+    this.lastEventAt = Date.now();
+    const m = ev.message;
+    switch (m.tag) {
+      case 'begin':
+        this.skipTxn = m.finalLsn < this.o.skipBefore;
+        if (!this.skipTxn && this.o.stopAt?.kind === 'commit_time' && m.commitTime > this.o.stopAt.at) {
+          // This transaction is past the stop point: end before it.
+          this.endReason = 'commit_time';
+          return;
+        }
+        this.inTxn = true;
+        this.txnHasRows = false;
+        this.o.applier.lenient = m.finalLsn < this.o.lenientBefore;
+        return;
+      case 'commit':
+        this.inTxn = false;
+        if (this.skipTxn) return;
+        if (this.txnHasRows) {
+          this.lastCommit = { lsn: m.endLsn, time: m.commitTime };
+        } else if (!this.o.applier.dirty) {
+          // Nothing of ours in it: the position is safe to confirm.
+          this.idle = maxLsn(this.idle, m.endLsn);
+        }
+        if (this.stopRequested) {
+          this.endReason = 'stopped';
+          return;
+        }
+        await this.maybeCommit(true);
+        return;
+      case 'relation': {
+        const change = await this.o.relations.onRelation(m.relationId, m.schema, m.name, m.columns);
+        if (change.relation && change.ddl.length > 0) {
+          for (const sql of change.ddl) await this.o.applier.ddl(change.relation.apply, sql);
+          this.txnHasRows = true;
+        }
+        return;
+      }
+      case 'insert': {
+        const rel = this.relation(m.relationId);
+        if (!rel) return;
+        this.row();
+        const p = this.o.applier.insert(rel.apply, toRow(rel, m.newTuple));
+        if (p) await p;
+        return;
+      }
+      case 'update': {
+        const rel = this.relation(m.relationId);
+        if (!rel) return;
+        this.row();
+        const row = toRow(rel, m.newTuple);
+        const old = m.oldTuple ?? m.keyTuple;
+        const oldRow = old ? toRow(rel, old) : undefined;
+        const match = m.oldTuple ? identityRow(rel, m.oldTuple, true) : identityRow(rel, m.keyTuple ?? m.newTuple, false);
+        const p = this.o.applier.update(rel.apply, row, oldRow, match);
+        if (p) await p;
+        return;
+      }
+      case 'delete': {
+        const rel = this.relation(m.relationId);
+        if (!rel) return;
+        this.row();
+        const old = m.oldTuple ?? m.keyTuple;
+        const keyed = rel.apply.keyIdx.length > 0;
+        const p = this.o.applier.delete(rel.apply, old ? (keyed ? toRow(rel, old) : identityRow(rel, old, m.oldTuple !== undefined)) : undefined);
+        if (p) await p;
+        return;
+      }
+      case 'truncate': {
+        if (this.skipTxn) return;
+        const rels = m.relationIds.map((id) => this.o.relations.get(id)).filter((r): r is MappedRelation => !!r);
+        if (rels.length === 0) return;
+        this.txnHasRows = true;
+        await this.o.applier.truncate(rels.map((r) => r.apply));
+        return;
+      }
+      default:
+        return; // origin, type, message: nothing to apply
+    }
+  }
+
+  private relation(id: number): MappedRelation | undefined {
+    if (this.skipTxn) return undefined;
+    const rel = this.o.relations.get(id);
+    if (rel === undefined) throw new Error(`pgoutput: change for relation ${id} before its Relation message`);
+    return rel ?? undefined;
+  }
+
+  private row(): void {
+    this.txnHasRows = true;
+    if (this.rowsInTarget++ === 0) this.targetTxnStarted = Date.now();
+  }
+
+  /** At a source commit boundary: commit the target transaction when the mode says so. */
+  private async maybeCommit(atCommitMessage: boolean): Promise<void> {
+    if (!this.o.applier.dirty || !this.lastCommit) return;
+    if (!this.o.batchApply) {
+      if (atCommitMessage) await this.commit();
+      else await this.commitIfDirty();
+      return;
+    }
+    const big = this.rowsInTarget >= this.o.batchRows;
+    const old = Date.now() - this.targetTxnStarted >= this.o.batchTimeoutMs;
+    const caughtUp = !atCommitMessage && !this.o.repl.hasPending;
+    if (big || old || caughtUp) await this.commit();
+  }
+
+  private async commitIfDirty(): Promise<void> {
+    if (this.o.applier.dirty && this.lastCommit) await this.commit();
+  }
+
+  private async commit(): Promise<void> {
+    const last = this.lastCommit!;
+    this.seq++;
+    const checkpoint = formatCheckpoint({ seq: this.seq, lsn: last.lsn });
+    const counts = await this.o.applier.commit({ checkpoint, lsn: last.lsn, seq: this.seq, phase: 'cdc', commitTime: last.time });
+    this.committed = last.lsn;
+    this.rowsInTarget = 0;
+    this.latencySeconds = Math.max(0, (Date.now() - last.time.getTime()) / 1000);
+    this.o.onCommit({ counts, lsn: last.lsn, checkpoint, commitTime: last.time });
+  }
+
+  private checkServerTime(): void {
+    const stop = this.o.stopAt;
+    if (stop?.kind === 'server_time' && !this.inTxn && !this.endReason && Date.now() >= stop.at.getTime()) this.endReason = 'server_time';
+  }
+
+  private periodic(): void {
+    const now = Date.now();
+    if (now - this.lastFeedback >= FEEDBACK_INTERVAL_MS) this.sendFeedback(false);
+    if (now - this.lastTick >= 1_000) {
+      this.lastTick = now;
+      const caughtUp = !this.inTxn && !this.o.applier.dirty && now - this.lastEventAt > 1_000;
+      this.o.onTick({
+        latencySeconds: caughtUp ? 0 : this.latencySeconds,
+        pendingChanges: this.o.applier.pendingCount + this.rowsInTarget,
+        lastCommitted: this.committed,
+      });
+    }
+  }
+
+  private sendFeedback(replyRequested: boolean): void {
+    this.lastFeedback = Date.now();
+    const flushed = maxLsn(this.committed, this.idle);
+    this.o.repl.sendStatus(maxLsn(this.received, flushed), flushed, replyRequested);
+  }
+}

@@ -1,0 +1,148 @@
+/**
+ * Control tables on the target (spec §7), in ControlTablesSettings.ControlSchema (`public` when "").
+ *
+ * `awsdms_txn_state` is what makes apply exactly-once: the applier upserts the task's row in the
+ * SAME target transaction as the changes it covers, so after any crash the row says precisely
+ * which source transactions the target has. AWS only writes it with TaskRecoveryTableEnabled; we
+ * always do (exactly-once depends on it); the setting is accepted and changes nothing.
+ * Columns (ours, AWS leaves them undocumented): task_name (task resource id), checkpoint (the
+ * RecoveryCheckpoint string), commit_lsn (commit end-LSN of the last applied source transaction),
+ * seq, phase (`full-load` until the load finished, then `cdc`), commit_time (source commit time
+ * of that transaction), updated_at.
+ */
+import type pg from 'pg';
+import { formatLsn, parseLsn } from '../model/lsn.js';
+import type { Lsn } from '../model/lsn.js';
+import { quoteIdent } from '../connectors/postgres/sql.js';
+
+export type TxnPhase = 'full-load' | 'cdc';
+
+export interface TxnState {
+  checkpoint: string;
+  lsn: Lsn;
+  seq: number;
+  phase: TxnPhase;
+}
+
+export interface ControlTables {
+  schema: string;
+  txnState: string;
+  applyExceptions: string;
+  status: string;
+}
+
+export function controlTables(controlSchema: string | undefined): ControlTables {
+  const schema = controlSchema && controlSchema.length > 0 ? controlSchema : 'public';
+  const q = (t: string) => `${quoteIdent(schema)}.${quoteIdent(t)}`;
+  return { schema, txnState: q('awsdms_txn_state'), applyExceptions: q('awsdms_apply_exceptions'), status: q('awsdms_status') };
+}
+
+/** Creates the control tables that are missing. Safe to run concurrently from several tasks. */
+export async function ensureControlTables(db: pg.ClientBase, ct: ControlTables, opts: { statusTable: boolean }): Promise<void> {
+  const ddl = [
+    `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(ct.schema)}`,
+    `CREATE TABLE IF NOT EXISTS ${ct.txnState} (
+       task_name varchar(128) PRIMARY KEY,
+       checkpoint text NOT NULL,
+       commit_lsn pg_lsn NOT NULL,
+       seq bigint NOT NULL,
+       phase varchar(16) NOT NULL,
+       commit_time timestamptz,
+       updated_at timestamptz NOT NULL DEFAULT now())`,
+    `CREATE TABLE IF NOT EXISTS ${ct.applyExceptions} (
+       task_name varchar(128) NOT NULL,
+       table_owner varchar(128),
+       table_name varchar(128),
+       error_time timestamp NOT NULL DEFAULT (now() AT TIME ZONE 'utc'),
+       statement text,
+       error text)`,
+  ];
+  if (opts.statusTable) {
+    ddl.push(`CREATE TABLE IF NOT EXISTS ${ct.status} (
+       server_name varchar(128) NOT NULL,
+       task_name varchar(128) PRIMARY KEY,
+       task_status varchar(32),
+       status_time timestamp,
+       pending_changes bigint,
+       disk_swap_size bigint,
+       task_memory bigint,
+       source_current_position varchar(128),
+       source_current_timestamp timestamp,
+       source_tail_position varchar(128),
+       source_tail_timestamp timestamp,
+       source_timestamp_applied timestamp)`);
+  }
+  for (const sql of ddl) {
+    try {
+      await db.query(sql);
+    } catch (err) {
+      // Two tasks creating the same table at once: the loser sees a unique violation on the catalog.
+      const code = (err as { code?: string }).code;
+      if (code !== '23505' && code !== '42P07' && code !== '42P06') throw err;
+    }
+  }
+}
+
+export async function readTxnState(db: pg.ClientBase, ct: ControlTables, taskName: string): Promise<TxnState | undefined> {
+  const res = await db.query<{ checkpoint: string; commit_lsn: string; seq: string; phase: string }>(
+    `SELECT checkpoint, commit_lsn::text, seq::text, phase FROM ${ct.txnState} WHERE task_name = $1`,
+    [taskName],
+  );
+  const row = res.rows[0];
+  if (!row) return undefined;
+  return { checkpoint: row.checkpoint, lsn: parseLsn(row.commit_lsn), seq: Number(row.seq), phase: row.phase as TxnPhase };
+}
+
+/** The upsert the applier runs inside its transaction; parameters: task, checkpoint, lsn, seq, phase, commit time. */
+export function txnStateUpsertSql(ct: ControlTables): string {
+  return `INSERT INTO ${ct.txnState} (task_name, checkpoint, commit_lsn, seq, phase, commit_time, updated_at)
+          VALUES ($1, $2, $3::pg_lsn, $4, $5, $6, now())
+          ON CONFLICT (task_name) DO UPDATE SET checkpoint = EXCLUDED.checkpoint, commit_lsn = EXCLUDED.commit_lsn,
+            seq = EXCLUDED.seq, phase = EXCLUDED.phase, commit_time = EXCLUDED.commit_time, updated_at = now()`;
+}
+
+export async function writeTxnState(
+  db: pg.ClientBase,
+  ct: ControlTables,
+  taskName: string,
+  state: { checkpoint: string; lsn: Lsn; seq: number; phase: TxnPhase; commitTime?: Date | null },
+): Promise<void> {
+  await db.query(txnStateUpsertSql(ct), [taskName, state.checkpoint, formatLsn(state.lsn), state.seq, state.phase, state.commitTime ?? null]);
+}
+
+export async function deleteTxnState(db: pg.ClientBase, ct: ControlTables, taskName: string): Promise<void> {
+  await db.query(`DELETE FROM ${ct.txnState} WHERE task_name = $1`, [taskName]);
+}
+
+export interface ApplyException {
+  taskName: string;
+  tableOwner: string;
+  tableName: string;
+  statement: string;
+  error: string;
+}
+
+export async function insertApplyException(db: pg.ClientBase, ct: ControlTables, e: ApplyException): Promise<void> {
+  await db.query(`INSERT INTO ${ct.applyExceptions} (task_name, table_owner, table_name, statement, error) VALUES ($1, $2, $3, $4, $5)`, [
+    e.taskName,
+    e.tableOwner,
+    e.tableName,
+    e.statement,
+    e.error,
+  ]);
+}
+
+export async function upsertStatus(
+  db: pg.ClientBase,
+  ct: ControlTables,
+  row: { serverName: string; taskName: string; taskStatus: string; pendingChanges: number; memoryMb: number; currentPosition?: string; appliedTime?: Date },
+): Promise<void> {
+  await db.query(
+    `INSERT INTO ${ct.status} (server_name, task_name, task_status, status_time, pending_changes, disk_swap_size, task_memory, source_current_position, source_timestamp_applied)
+     VALUES ($1, $2, $3, now() AT TIME ZONE 'utc', $4, 0, $5, $6, $7 AT TIME ZONE 'utc')
+     ON CONFLICT (task_name) DO UPDATE SET server_name = EXCLUDED.server_name, task_status = EXCLUDED.task_status,
+       status_time = EXCLUDED.status_time, pending_changes = EXCLUDED.pending_changes, task_memory = EXCLUDED.task_memory,
+       source_current_position = EXCLUDED.source_current_position, source_timestamp_applied = EXCLUDED.source_timestamp_applied`,
+    [row.serverName, row.taskName, row.taskStatus, row.pendingChanges, row.memoryMb, row.currentPosition ?? null, row.appliedTime ?? null],
+  );
+}

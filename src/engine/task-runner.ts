@@ -1,0 +1,546 @@
+/**
+ * Runs one replication task (PostgreSQL -> PostgreSQL) inside a replication instance: full load,
+ * CDC, or both, per its migration type and start type, with retries and reporting.
+ *
+ *   start ──▶ connect, control tables, plan tables ──▶ [full load] ──▶ [CDC session] ──▶ stopped
+ *                 ▲                                                        │
+ *                 └──── retry (RecoverableErrorInterval, doubling) ◀──────┘ connection errors
+ *
+ * Where a task resumes from is read from the TARGET (awsdms_txn_state), never from this process:
+ * whatever instance runs the task next (a move, a crash, an upgrade) resumes from the target's
+ * checkpoint and the task's slot, and skips what the target already has.
+ *
+ * Slot and publication belong to the task (`opendms_<task resource id>` unless the source endpoint
+ * names a SlotName): resume-processing reuses them; start-replication and reload-target recreate
+ * the slot. Phase bookkeeping in awsdms_txn_state: `full-load` (slot created, load not finished;
+ * its LSN is the slot's consistent point) then `cdc`.
+ */
+import type pg from 'pg';
+import { readSourceCatalog } from '../connectors/postgres/catalog.js';
+import type { SourceTableInfo } from '../connectors/postgres/catalog.js';
+import { classifyPostgresError } from '../connectors/postgres/errors.js';
+import { connectPostgres } from '../connectors/postgres/pool.js';
+import { ensurePublication, taskPublicationName } from '../connectors/postgres/publication.js';
+import { ReplicationConnection } from '../connectors/postgres/replication-connection.js';
+import { dropSlotIfExists, findSlot, taskSlotName, waitSlotInactive } from '../connectors/postgres/slot.js';
+import { targetColumnDeclaration } from '../connectors/postgres/type-map.js';
+import { formatLsn, parseLsn } from '../model/lsn.js';
+import type { Lsn } from '../model/lsn.js';
+import { planTables } from '../model/table-mappings.js';
+import type { PlannedTable, TableMappings } from '../model/table-mappings.js';
+import { readTaskSettings } from '../model/task-settings.js';
+import type { TaskSettings } from '../model/task-settings.js';
+import { Applier, FatalApplyError } from './apply/applier.js';
+import type { TableCounts } from './apply/applier.js';
+import { CdcSession } from './cdc/cdc-session.js';
+import { Relations } from './cdc/relations.js';
+import type { TablePlanner } from './cdc/relations.js';
+import { SourceMonitor } from './cdc/source-monitor.js';
+import { formatCheckpoint, parseCdcStartPosition, parseCdcStopPosition, parseCheckpoint } from './checkpoint.js';
+import type { CdcStop } from './checkpoint.js';
+import type { RunningTask, TableStats, TaskOutcome, TaskReporter, TaskSpec, TaskStats } from './contracts.js';
+import { controlTables, deleteTxnState, ensureControlTables, readTxnState, writeTxnState } from './control-tables.js';
+import type { ControlTables, TxnState } from './control-tables.js';
+import { runFullLoad } from './full-load/index.js';
+import type { FullLoadResult } from './full-load/index.js';
+
+const STOP = {
+  normal: 'Stop Reason NORMAL',
+  fullLoadOnly: 'Stop Reason FULL_LOAD_ONLY_FINISHED',
+  serverTime: 'Stop Reason STOPPED_AT_SERVER_TIME',
+  commitTime: 'Stop Reason STOPPED_AT_COMMIT_TIME',
+  recoverable: 'Stop Reason RECOVERABLE_ERROR',
+  fatal: 'Stop Reason FATAL_ERROR',
+} as const;
+
+/** An error no retry can fix (bad position, missing slot, STOP_TASK policy, ...). */
+class FatalTaskError extends Error {}
+
+interface TableStat extends TableStats {
+  Inserts: number;
+  Updates: number;
+  Deletes: number;
+  Ddls: number;
+}
+
+export class TaskRunner implements RunningTask {
+  private readonly settings: TaskSettings;
+  private readonly ct: ControlTables;
+  private readonly slotName: string;
+  private readonly publication: string;
+  private readonly abort = new AbortController();
+  private stopRequested = false;
+  private session: CdcSession | undefined;
+  private wakeRetry: (() => void) | undefined;
+  private reportedRunning = false;
+  private startType: TaskSpec['startType'];
+  private readonly tables = new Map<string, TableStat>();
+  private readonly taskStats: TaskStats;
+  private readonly startedAt = Date.now();
+  private checkpoint: string | undefined;
+  private lastCheckpointReport = 0;
+  private lastCheckpointReported: string | undefined;
+  private progressTimer: NodeJS.Timeout | undefined;
+  private cdcLive: { latencySeconds: number; pendingChanges: number } = { latencySeconds: 0, pendingChanges: 0 };
+  private monitor: SourceMonitor | undefined;
+  private fullLoadPercent: number | undefined;
+  private retainedWalBytes: number | undefined;
+  readonly done: Promise<void>;
+
+  constructor(
+    private readonly spec: TaskSpec,
+    private readonly reporter: TaskReporter,
+  ) {
+    this.settings = readTaskSettings(spec.settings);
+    this.ct = controlTables(this.settings.ControlTablesSettings.ControlSchema);
+    const slot = sourceSetting(spec, 'SlotName', 'slotName');
+    this.slotName = typeof slot === 'string' && slot !== '' ? slot : taskSlotName(spec.taskResourceId);
+    // A slot decodes through the publication as it existed when each change was written, so a
+    // task on a named slot (e.g. a CDC-only task continuing another task's slot) must use the
+    // publication that slot was used with: it is named after the slot.
+    this.publication = typeof slot === 'string' && slot !== '' ? slot : taskPublicationName(spec.taskResourceId);
+    this.startType = spec.startType;
+    this.checkpoint = spec.recoveryCheckpoint;
+    const now = new Date().toISOString();
+    this.taskStats = { StartDate: now, ...(spec.startType === 'resume-processing' ? {} : { FreshStartDate: now }) };
+    this.done = this.main();
+  }
+
+  async stop(): Promise<void> {
+    this.stopRequested = true;
+    this.abort.abort();
+    this.session?.requestStop();
+    this.wakeRetry?.();
+    await this.done;
+  }
+
+  async reloadTables(tables: { SchemaName: string; TableName: string }[]): Promise<void> {
+    // Reloading single tables while CDC runs is not implemented yet: say so rather than pretend.
+    this.reporter.event(
+      `ReloadTables (${tables.map((t) => `${t.SchemaName}.${t.TableName}`).join(', ')}) is not supported by this engine version yet; use StartReplicationTask reload-target`,
+      ['failure'],
+    );
+  }
+
+  // ---- lifecycle ----
+
+  private async main(): Promise<void> {
+    const eb = this.settings.ErrorBehavior;
+    let attempt = 0;
+    let outcome: Exclude<TaskOutcome, { status: 'running' }>;
+    this.progressTimer = setInterval(() => this.reportProgress(), 1_000);
+    try {
+      for (;;) {
+        try {
+          const reason = await this.runOnce();
+          outcome = { status: 'stopped', stopReason: reason };
+          break;
+        } catch (err) {
+          const fatal = err instanceof FatalTaskError || err instanceof FatalApplyError || !isRetryable(err);
+          const message = describeError(err);
+          if (this.stopRequested) {
+            outcome = { status: 'stopped', stopReason: STOP.normal };
+            break;
+          }
+          attempt++;
+          const exhausted = eb.RecoverableErrorCount >= 0 && attempt > eb.RecoverableErrorCount;
+          if (fatal || exhausted) {
+            outcome = { status: 'failed', failureMessage: message, stopReason: fatal ? STOP.fatal : STOP.recoverable };
+            break;
+          }
+          // After the first attempt set things up, retries continue where the target says.
+          if (this.startType !== 'resume-processing' && (await this.setupDone())) this.startType = 'resume-processing';
+          const base = Math.max(0, eb.RecoverableErrorInterval) * 1000;
+          const max = Math.max(base, eb.RecoverableErrorThrottlingMax * 1000);
+          const delay = eb.RecoverableErrorThrottling ? Math.min(max, base * 2 ** (attempt - 1)) : base;
+          this.reporter.event(`recoverable error (attempt ${attempt}), retrying in ${Math.round(delay / 1000)} s: ${message}`, ['failure']);
+          await new Promise<void>((resolve) => {
+            const t = setTimeout(resolve, delay);
+            this.wakeRetry = () => {
+              clearTimeout(t);
+              resolve();
+            };
+          });
+          if (this.stopRequested) {
+            outcome = { status: 'stopped', stopReason: STOP.normal };
+            break;
+          }
+        }
+      }
+    } finally {
+      clearInterval(this.progressTimer);
+    }
+    this.taskStats.StopDate = new Date().toISOString();
+    this.reportProgress();
+    if (this.checkpoint && this.checkpoint !== this.lastCheckpointReported) this.reporter.checkpoint(this.checkpoint);
+    if (this.checkpoint) outcome.recoveryCheckpoint = this.checkpoint;
+    this.reporter.status(outcome);
+  }
+
+  /** Whether the first attempt got far enough that a retry must resume instead of starting over. */
+  private async setupDone(): Promise<boolean> {
+    let target: pg.Client | undefined;
+    try {
+      target = await connectPostgres(this.spec.target, { applicationNameSuffix: `${this.spec.taskResourceId}:probe` });
+      return (await readTxnState(target, this.ct, this.spec.taskResourceId)) !== undefined;
+    } catch {
+      return false;
+    } finally {
+      await target?.end().catch(() => {});
+    }
+  }
+
+  private async runOnce(): Promise<string> {
+    const spec = this.spec;
+    const clients: pg.Client[] = [];
+    const open = async (endpoint: TaskSpec['source'], name: string) => {
+      const c = await connectPostgres(endpoint, { statementTimeoutMs: 0, applicationNameSuffix: `${spec.taskResourceId}:${name}` });
+      clients.push(c);
+      return c;
+    };
+    let repl: ReplicationConnection | undefined;
+    try {
+      const target = await open(spec.target, 'apply');
+      const source = await open(spec.source, 'catalog');
+      await ensureControlTables(target, this.ct, { statusTable: this.settings.ControlTablesSettings.StatusTableEnabled });
+      const catalog = await readSourceCatalog(source, { includeViews: spec.migrationType === 'full-load' });
+      const planned = planTables(spec.tableMappings as TableMappings, catalog).map((t) => this.withTargetSchema(t));
+      for (const t of planned) this.tableStat(t.source.schema, t.source.table);
+      if (planned.length === 0 && this.settings.ErrorBehavior.FailOnNoTablesCaptured) {
+        throw new FatalTaskError('the table mappings select no source table (ErrorBehavior.FailOnNoTablesCaptured is true)');
+      }
+      this.running();
+
+      if (spec.migrationType === 'full-load') {
+        const result = await this.fullLoad(planned, catalog, this.startType === 'resume-processing', undefined);
+        if (result.outcome === 'aborted') return STOP.normal;
+        return STOP.fullLoadOnly;
+      }
+
+      const cdcOnly = spec.migrationType === 'cdc';
+      let state: TxnState | undefined;
+      let lenientUntil: Lsn = 0n;
+      if (this.startType === 'resume-processing') {
+        state = await readTxnState(target, this.ct, spec.taskResourceId);
+        if (!state && spec.recoveryCheckpoint) {
+          const cp = parseCheckpoint(spec.recoveryCheckpoint);
+          state = { checkpoint: spec.recoveryCheckpoint, lsn: cp.lsn, seq: cp.seq, phase: 'cdc' };
+        }
+        if (!state) throw new FatalTaskError('there is no recovery checkpoint to resume from (none on the target and none saved); start the task with start-replication');
+        const slot = await findSlot(source, this.slotName);
+        if (!slot) {
+          throw new FatalTaskError(
+            `replication slot ${this.slotName} no longer exists on the source, so changes since checkpoint ${state.checkpoint} are lost; restart the task with start-replication (or reload-target)`,
+          );
+        }
+        await ensurePublication(source, this.publication, planned.map((t) => t.source));
+        if (state.phase === 'full-load') {
+          // The load did not finish: finish it from a new snapshot, then replay every change since
+          // the slot's consistent point (state.lsn) leniently up to "now", which makes the target
+          // converge (see the invariant in full-load/index.ts).
+          const result = await this.fullLoad(planned, catalog, true, undefined);
+          if (result.outcome === 'aborted') return STOP.normal;
+          lenientUntil = await currentWalLsn(source);
+          state = { ...state, phase: 'cdc' };
+          await writeTxnState(target, this.ct, spec.taskResourceId, { ...state, checkpoint: formatCheckpoint(state) });
+        }
+        repl = await ReplicationConnection.open(spec.source, `${spec.taskResourceId}:cdc`);
+      } else {
+        // start-replication / reload-target: a fresh position.
+        await deleteTxnState(target, this.ct, spec.taskResourceId);
+        await ensurePublication(source, this.publication, planned.map((t) => t.source));
+        const userSlot = this.slotName !== taskSlotName(spec.taskResourceId);
+        repl = await ReplicationConnection.open(spec.source, `${spec.taskResourceId}:cdc`);
+        if (cdcOnly) {
+          state = await this.cdcStartPosition(source, repl, userSlot);
+        } else {
+          await dropSlotIfExists(source, this.slotName);
+          const created = await repl.createSlot(this.slotName, true);
+          state = { checkpoint: formatCheckpoint({ seq: 0, lsn: created.consistentPoint }), lsn: created.consistentPoint, seq: 0, phase: 'full-load' };
+          await writeTxnState(target, this.ct, spec.taskResourceId, state);
+          this.checkpoint = state.checkpoint;
+          const result = await this.fullLoad(planned, catalog, false, created.snapshotName);
+          if (result.outcome === 'aborted') return STOP.normal;
+          state = { ...state, phase: 'cdc' };
+          await writeTxnState(target, this.ct, spec.taskResourceId, state);
+        }
+        // From here on a retry must resume, never start over (it would drop the slot).
+        this.startType = 'resume-processing';
+      }
+      if (this.stopRequested) return STOP.normal;
+      this.checkpoint = state.checkpoint;
+      return await this.cdc(repl, target, source, planned, state, lenientUntil, await open(spec.source, 'monitor'));
+    } finally {
+      this.monitor?.stop();
+      this.monitor = undefined;
+      await repl?.close();
+      await Promise.all(clients.map((c) => c.end().catch(() => {})));
+    }
+  }
+
+  /** CDC-only start-replication: CdcStartPosition on the (user's or our) slot, or "now". */
+  private async cdcStartPosition(source: pg.Client, repl: ReplicationConnection, userSlot: boolean): Promise<TxnState> {
+    const spec = this.spec;
+    if (spec.cdcStartTime) throw new FatalTaskError('CdcStartTime is not supported for PostgreSQL sources (there is no time to LSN mapping); use CdcStartPosition with a checkpoint or an LSN');
+    let lsn: Lsn;
+    if (spec.cdcStartPosition) {
+      try {
+        lsn = parseCdcStartPosition(spec.cdcStartPosition);
+      } catch (err) {
+        throw new FatalTaskError((err as Error).message);
+      }
+      const slot = await findSlot(source, this.slotName);
+      if (!slot) {
+        if (userSlot) throw new FatalTaskError(`the replication slot ${this.slotName} named by the source endpoint's SlotName does not exist on the source`);
+        const created = await repl.createSlot(this.slotName, false);
+        if (created.consistentPoint > lsn) {
+          this.reporter.event(`CdcStartPosition ${formatLsn(lsn)} is older than the new slot's start ${formatLsn(created.consistentPoint)}: changes in between are not available`, ['failure']);
+        }
+      } else if (slot.confirmedFlushLsn !== null && lsn < slot.confirmedFlushLsn) {
+        throw new FatalTaskError(
+          `CdcStartPosition ${formatLsn(lsn)} is older than what replication slot ${this.slotName} still has (confirmed_flush_lsn ${formatLsn(slot.confirmedFlushLsn)})`,
+        );
+      }
+    } else if (userSlot) {
+      const slot = await findSlot(source, this.slotName);
+      if (!slot) throw new FatalTaskError(`the replication slot ${this.slotName} named by the source endpoint's SlotName does not exist on the source`);
+      lsn = slot.confirmedFlushLsn ?? 0n;
+    } else {
+      await dropSlotIfExists(source, this.slotName);
+      lsn = (await repl.createSlot(this.slotName, false)).consistentPoint;
+    }
+    const state: TxnState = { checkpoint: formatCheckpoint({ seq: 0, lsn }), lsn, seq: 0, phase: 'cdc' };
+    return state;
+  }
+
+  private async cdc(
+    repl: ReplicationConnection,
+    target: pg.Client,
+    source: pg.Client,
+    planned: PlannedTable[],
+    state: TxnState,
+    lenientUntil: Lsn,
+    monitorDb: pg.Client,
+  ): Promise<string> {
+    const spec = this.spec;
+    const eb = this.settings.ErrorBehavior;
+    let stopAt: CdcStop | undefined;
+    if (spec.cdcStopPosition) {
+      try {
+        stopAt = parseCdcStopPosition(spec.cdcStopPosition);
+      } catch (err) {
+        throw new FatalTaskError((err as Error).message);
+      }
+    }
+    const applier = new Applier(target, {
+      taskName: spec.taskResourceId,
+      controlTables: this.ct,
+      policies: {
+        dataError: eb.DataErrorPolicy,
+        tableError: eb.TableErrorPolicy,
+        updateMissing: eb.ApplyErrorUpdatePolicy,
+      },
+      chunkRows: 5_000,
+      onTableSuspended: (t, reason) => {
+        const stat = [...this.tables.values()].find((s) => s.SchemaName === t.schema && s.TableName === t.table);
+        if (stat) stat.TableState = 'Table error';
+        this.reporter.event(`table ${t.schema}.${t.table} suspended: ${reason}`, ['failure']);
+      },
+    });
+    await applier.init();
+    const relations = new Relations(target, this.planner(planned, source));
+
+    // The slot may still be held by the walsender of a task instance that just stopped.
+    await waitSlotInactive(source, this.slotName, 15_000);
+    repl.start(this.slotName, state.lsn, this.publication);
+
+    const heartbeatOn = sourceSetting(spec, 'HeartbeatEnable', 'heartbeatEnable') !== false && sourceSetting(spec, 'HeartbeatEnable', 'heartbeatEnable') !== 'false';
+    const minutes = Number(sourceSetting(spec, 'HeartbeatFrequency', 'heartbeatFrequency') ?? 5);
+    this.monitor = new SourceMonitor(monitorDb, {
+      slotName: this.slotName,
+      heartbeatMs: heartbeatOn ? Math.max(1, minutes) * 60_000 : null,
+      alarmBytes: this.settings.OpendmsSettings.RetainedWalAlarmBytes,
+      onAlarm: (bytes) => this.reporter.event(`replication slot ${this.slotName} holds back ${bytes} bytes of WAL on the source`, ['state change']),
+    });
+    this.monitor.start();
+
+    const tuning = this.settings.ChangeProcessingTuning;
+    const session = new CdcSession({
+      repl,
+      applier,
+      relations,
+      skipBefore: state.lsn,
+      lenientBefore: lenientUntil,
+      startSeq: state.seq,
+      batchApply: this.settings.TargetMetadata.BatchApplyEnabled,
+      batchRows: tuning.BatchSplitSize > 0 ? Math.min(tuning.BatchSplitSize, 5_000) : 5_000,
+      batchTimeoutMs: Math.max(1, tuning.BatchApplyTimeoutMin) * 1000,
+      ...(stopAt ? { stopAt } : {}),
+      onCommit: (c) => this.committed(c.counts, c.checkpoint),
+      onTick: (live) => {
+        this.cdcLive = { latencySeconds: live.latencySeconds, pendingChanges: live.pendingChanges };
+      },
+    });
+    this.session = session;
+    if (this.stopRequested) session.requestStop();
+    try {
+      const end = await session.run();
+      switch (end.reason) {
+        case 'server_time':
+          return STOP.serverTime;
+        case 'commit_time':
+          return STOP.commitTime;
+        case 'stream_ended':
+          if (this.stopRequested) return STOP.normal;
+          throw new Error('the source closed the replication stream');
+        default:
+          return STOP.normal;
+      }
+    } finally {
+      this.session = undefined;
+    }
+  }
+
+  private async fullLoad(planned: PlannedTable[], catalog: SourceTableInfo[], resume: boolean, snapshotName: string | undefined): Promise<FullLoadResult> {
+    const fl = this.settings.FullLoadSettings;
+    this.taskStats.FullLoadStartDate ??= new Date().toISOString();
+    const result = await runFullLoad({
+      source: this.spec.source,
+      target: this.spec.target,
+      tables: planned,
+      catalog,
+      ...(snapshotName ? { snapshotName } : {}),
+      settings: {
+        targetTablePrepMode: fl.TargetTablePrepMode,
+        maxSubTasks: fl.MaxFullLoadSubTasks,
+        commitRate: fl.CommitRate,
+        createPkAfterFullLoad: fl.CreatePkAfterFullLoad,
+      },
+      controlSchema: this.ct.schema,
+      taskName: this.spec.taskResourceId,
+      resume,
+      signal: this.abort.signal,
+      onTableState: (s) => {
+        const stat = this.tableStat(s.SchemaName, s.TableName);
+        Object.assign(stat, s, { Inserts: stat.Inserts, Updates: stat.Updates, Deletes: stat.Deletes, Ddls: stat.Ddls });
+        this.updateFullLoadCounts();
+      },
+    });
+    if (result.outcome === 'completed') {
+      this.taskStats.FullLoadFinishDate = new Date().toISOString();
+      this.fullLoadPercent = 100;
+      for (const t of result.unsharedTablesWithoutKey) {
+        this.reporter.event(`table ${t.schema}.${t.table} has no key and was partly loaded from a later snapshot after a resume: reload it to avoid duplicate rows`, ['failure']);
+      }
+    }
+    this.updateFullLoadCounts();
+    return result;
+  }
+
+  // ---- mapping helpers ----
+
+  private withTargetSchema(t: PlannedTable): PlannedTable {
+    const schema = this.settings.TargetMetadata.TargetSchema;
+    return schema ? { ...t, target: { schema, table: t.target.table } } : t;
+  }
+
+  private planner(planned: PlannedTable[], source: pg.Client): TablePlanner {
+    const byName = new Map(planned.map((t) => [`${t.source.schema}\u0000${t.source.table}`, t]));
+    return {
+      plan: (schema, table) => byName.get(`${schema}\u0000${table}`),
+      replan: async (schema, table) => {
+        const info = (await readSourceCatalog(source, { tables: [{ schema, table }] }))[0];
+        if (!info) return undefined;
+        const re = planTables(this.spec.tableMappings as TableMappings, [info]).map((t) => this.withTargetSchema(t))[0];
+        if (!re) return undefined;
+        byName.set(`${schema}\u0000${table}`, re);
+        const declarations = new Map(info.columns.map((c) => [c.name, targetColumnDeclaration(c, re.target.schema)]));
+        return { planned: re, declarations };
+      },
+    };
+  }
+
+  // ---- reporting ----
+
+  private running(): void {
+    if (this.reportedRunning) return;
+    this.reportedRunning = true;
+    this.reporter.status({ status: 'running' });
+  }
+
+  private tableStat(schema: string, table: string): TableStat {
+    const key = `${schema}\u0000${table}`;
+    let s = this.tables.get(key);
+    if (!s) {
+      const initial = this.spec.migrationType === 'cdc' ? 'Table completed' : 'Before load';
+      s = { SchemaName: schema, TableName: table, TableState: initial, Inserts: 0, Updates: 0, Deletes: 0, Ddls: 0 };
+      this.tables.set(key, s);
+    }
+    return s;
+  }
+
+  private committed(counts: TableCounts[], checkpoint: string): void {
+    const now = new Date().toISOString();
+    for (const c of counts) {
+      const stat = [...this.tables.values()].find((s) => s.SchemaName === c.table.source.schema && s.TableName === c.table.source.table);
+      if (!stat) continue;
+      stat.Inserts += c.inserts;
+      stat.Updates += c.updates;
+      stat.Deletes += c.deletes;
+      stat.Ddls += c.ddls;
+      stat.AppliedInserts = stat.Inserts;
+      stat.AppliedUpdates = stat.Updates;
+      stat.AppliedDeletes = stat.Deletes;
+      stat.AppliedDdls = stat.Ddls;
+      stat.LastUpdateTime = now;
+    }
+    this.checkpoint = checkpoint;
+    // Rate-limited: the control plane only needs the latest one (the final one is always sent).
+    if (Date.now() - this.lastCheckpointReport >= 1_000) {
+      this.lastCheckpointReport = Date.now();
+      this.lastCheckpointReported = checkpoint;
+      this.reporter.checkpoint(checkpoint);
+    }
+  }
+
+  private updateFullLoadCounts(): void {
+    const all = [...this.tables.values()];
+    this.taskStats.TablesLoaded = all.filter((t) => t.TableState === 'Table completed').length;
+    this.taskStats.TablesLoading = all.filter((t) => t.TableState === 'Full load').length;
+    this.taskStats.TablesQueued = all.filter((t) => t.TableState === 'Before load').length;
+    this.taskStats.TablesErrored = all.filter((t) => t.TableState === 'Table error').length;
+    if (this.fullLoadPercent !== 100 && all.length > 0) this.fullLoadPercent = Math.floor((100 * (this.taskStats.TablesLoaded ?? 0)) / all.length);
+  }
+
+  private reportProgress(): void {
+    if (this.spec.migrationType !== 'cdc') this.updateFullLoadCounts();
+    const stats: TaskStats = { ...this.taskStats, ElapsedTimeMillis: Date.now() - this.startedAt };
+    if (this.fullLoadPercent !== undefined) stats.FullLoadProgressPercent = this.fullLoadPercent;
+    const p: Parameters<TaskReporter['progress']>[0] = { stats, tables: [...this.tables.values()].map((t) => ({ ...t })) };
+    if (this.spec.migrationType !== 'full-load') {
+      p.cdc = { ...this.cdcLive };
+      if (this.monitor?.retainedBytes !== undefined) this.retainedWalBytes = this.monitor.retainedBytes;
+      if (this.retainedWalBytes !== undefined) p.cdc.retainedWalBytes = this.retainedWalBytes;
+    }
+    this.reporter.progress(p);
+  }
+}
+
+async function currentWalLsn(db: pg.Client): Promise<Lsn> {
+  const r = await db.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
+  return parseLsn(r.rows[0]!.lsn);
+}
+
+function sourceSetting(spec: TaskSpec, key: string, eca: string): unknown {
+  return spec.source.settings[key] ?? spec.source.settings[eca];
+}
+
+function isRetryable(err: unknown): boolean {
+  if (err instanceof Error && err.name === 'FullLoadError') return (err as { retryable?: boolean }).retryable === true;
+  return classifyPostgresError(err).retryable;
+}
+
+function describeError(err: unknown): string {
+  const c = classifyPostgresError(err);
+  return c.code && !c.message.includes(c.code) ? `${c.message} (${c.code})` : c.message;
+}
