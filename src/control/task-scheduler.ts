@@ -9,6 +9,7 @@
  * in the task document (`_pendingStart`, `_pendingStop`), so a restart in between loses nothing:
  *
  *   instance lost, task starting/running  -> _pendingStart (running: resume-processing)
+ *   instance stops a task nobody stopped  -> the same (reboot, in-place upgrade, shutdown)
  *   instance connected                    -> pending starts sent, pending stops sent
  *   control plane starts                  -> starting/running get _pendingStart, stopping gets
  *                                            _pendingStop; creating/modifying/deleting finish
@@ -383,10 +384,18 @@ export class TaskScheduler {
         if (done && wasStarting) taskEvent(this.app, done, 'Replication task has started.', ['State Change']);
         break;
       }
-      case 'stopped':
-        if (!transition(taskFacts(doc), { type: 'stopped' }).ok) keepCheckpoint();
-        else this.finishStopped(arn, stopReason(outcome.stopReason), checkpoint);
+      case 'stopped': {
+        const reason = stopReason(outcome.stopReason);
+        if (reason === stopReason('NORMAL') && ACTIVE.includes(doc.Status as TaskStatus)) {
+          // Nobody asked this task to stop: its instance stopped it (reboot, upgrade, shutdown).
+          // It stays starting/running and resumes when the instance is back.
+          keepCheckpoint();
+          this.markPending(arn, doc.Status === 'running' ? 'resume-processing' : (doc._startType ?? 'start-replication'));
+          taskEvent(this.app, doc, `Replication task interrupted: replication instance ${doc.ReplicationInstanceArn} stopped it. The task resumes when the instance is back.`, ['State Change']);
+        } else if (!transition(taskFacts(doc), { type: 'stopped' }).ok) keepCheckpoint();
+        else this.finishStopped(arn, reason, checkpoint);
         break;
+      }
       case 'failed':
         if (!transition(taskFacts(doc), { type: 'failed' }).ok) keepCheckpoint();
         else this.fail(arn, outcome.failureMessage, outcome.stopReason, checkpoint);

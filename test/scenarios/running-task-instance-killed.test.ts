@@ -17,6 +17,7 @@ import {
   DescribeReplicationTasksCommand,
   DescribeTableStatisticsCommand,
   ModifyReplicationTaskCommand,
+  RebootReplicationInstanceCommand,
   ReloadTablesCommand,
   StartReplicationTaskCommand,
   type DatabaseMigrationServiceClient,
@@ -175,6 +176,22 @@ it('resumes by itself after its instance process is SIGKILLed', async () => {
   await sameRows();
   const events = await client.send(new DescribeEventsCommand({ SourceIdentifier: 'killed-task' }));
   expect(events.Events!.map((e) => e.Message)).toContainEqual(expect.stringMatching(/was lost/));
+}, 180_000);
+
+it('resumes by itself after RebootReplicationInstance', async () => {
+  const pid = instancePid();
+  await client.send(new RebootReplicationInstanceCommand({ ReplicationInstanceArn: instanceArn }));
+  await waitFor('the rebooted instance process', async () => {
+    try {
+      return instancePid() !== pid;
+    } catch {
+      return false;
+    }
+  }, 60_000, 50);
+  await source.query("INSERT INTO items VALUES (550, 'written during the reboot')");
+  await changeArrives();
+  expect((await describe()).Status).toBe('running');
+  await sameRows();
 }, 180_000);
 
 it('resumes by itself after the control plane is killed and restarted', async () => {

@@ -303,6 +303,19 @@ describe('instances going away and coming back', () => {
     expect(events().filter((m) => m === 'Replication task has started.')).toHaveLength(1);
   });
 
+  it('resumes a task its instance stopped without being asked (reboot, upgrade)', async () => {
+    await runningTask();
+    instances.report({ type: 'task-status', taskArn: TASK, outcome: { status: 'stopped', stopReason: 'NORMAL', recoveryCheckpoint: 'checkpoint:V1#1#0/40#0#0#*#0#0' } });
+    instances.lose(INSTANCE);
+    expect(task()).toMatchObject({ Status: 'running', _pendingStart: 'resume-processing', RecoveryCheckpoint: 'checkpoint:V1#1#0/40#0#0#*#0#0' });
+    instances.connect(INSTANCE);
+    await flush();
+    expect(instances.starts().map((s) => s.startType)).toEqual(['start-replication', 'resume-processing']);
+    // A task that ends by itself (full load finished) is stopped for good.
+    instances.report({ type: 'task-status', taskArn: TASK, outcome: { status: 'stopped', stopReason: 'FULL_LOAD_ONLY_FINISHED' } });
+    expect(task()).toMatchObject({ Status: 'stopped', StopReason: 'Stop Reason FULL_LOAD_ONLY_FINISHED' });
+  });
+
   it('counts a task stopping on a lost instance as stopped', async () => {
     await runningTask();
     instances.answer = () => new Promise(() => undefined); // the stop never gets an answer
