@@ -84,6 +84,17 @@ async function sameRows(): Promise<void> {
 const instancePid = (): number =>
   Number(readFileSync(join(svc.dataDir, 'instances', instanceArn.slice(instanceArn.lastIndexOf(':') + 1), 'instance.pid'), 'utf8').trim());
 
+/** Waits until the instance runs in a process other than `pid` (the pid file is rewritten). */
+async function newInstanceProcess(pid: number): Promise<void> {
+  await waitFor('a new instance process', async () => {
+    try {
+      return instancePid() !== pid;
+    } catch {
+      return false; // between the old process exiting and the new one writing its pid
+    }
+  }, 60_000, 50);
+}
+
 beforeAll(async () => {
   [source, target] = await Promise.all([startPostgres(), startPostgres()]);
   await source.query('CREATE TABLE items (id int PRIMARY KEY, v text NOT NULL)');
@@ -164,13 +175,7 @@ it('stops (CLI waiter) with a checkpoint, and resumes from it', async () => {
 it('resumes by itself after its instance process is SIGKILLed', async () => {
   const pid = instancePid();
   process.kill(pid, 'SIGKILL');
-  await waitFor('a new instance process', async () => {
-    try {
-      return instancePid() !== pid;
-    } catch {
-      return false;
-    }
-  }, 30_000, 50);
+  await newInstanceProcess(pid);
   expect((await describe()).Status).toBe('running');
   await changeArrives();
   await sameRows();
@@ -181,13 +186,7 @@ it('resumes by itself after its instance process is SIGKILLed', async () => {
 it('resumes by itself after RebootReplicationInstance', async () => {
   const pid = instancePid();
   await client.send(new RebootReplicationInstanceCommand({ ReplicationInstanceArn: instanceArn }));
-  await waitFor('the rebooted instance process', async () => {
-    try {
-      return instancePid() !== pid;
-    } catch {
-      return false;
-    }
-  }, 60_000, 50);
+  await newInstanceProcess(pid);
   await source.query("INSERT INTO items VALUES (550, 'written during the reboot')");
   await changeArrives();
   expect((await describe()).Status).toBe('running');
