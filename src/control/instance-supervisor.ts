@@ -36,7 +36,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes, randomUUID, timingSafeEqual } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { chmodSync, mkdirSync, rmSync } from 'node:fs';
-import { createServer, type Server, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import type { App } from './app.js';
 import { JsonLineChannel } from '../instance/json-lines.js';
@@ -133,6 +133,11 @@ export class InstanceSupervisor extends EventEmitter<InstanceSupervisorEvents> {
   /** Opens the control socket and brings back every stored instance (finishing interrupted deletes). */
   async start(): Promise<void> {
     mkdirSync(dirname(this.socketPath), { recursive: true, mode: 0o700 });
+    if (await socketAnswers(this.socketPath)) {
+      throw new Error(
+        `another opendms control plane is running on data dir ${this.app.config.dataDir} (its control socket ${this.socketPath} answers); stop it or use another --data-dir`,
+      );
+    }
     rmSync(this.socketPath, { force: true }); // left behind by a control plane that was killed
     const server = createServer((socket) => this.onConnection(socket));
     await new Promise<void>((resolve, reject) => {
@@ -524,4 +529,16 @@ function sameSecret(a: string, b: string): boolean {
   const ba = Buffer.from(a);
   const bb = Buffer.from(b);
   return ba.length === bb.length && timingSafeEqual(ba, bb);
+}
+
+/** True when something listens on the Unix socket (a live control plane), false for a stale file. */
+function socketAnswers(path: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = connect(path);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
 }

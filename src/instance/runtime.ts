@@ -63,6 +63,7 @@ export class InstanceRuntime {
   async start(): Promise<void> {
     mkdirSync(this.config.workDir, { recursive: true });
     writeFileSync(join(this.config.workDir, INSTANCE_PID_FILE), `${process.pid}\n`);
+    this.log.info({ engineVersion: RUNNING_ENGINE_VERSION, taskSlots: this.config.taskSlots }, 'replication instance starting');
     const socket = connect(this.config.controlSocket);
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);

@@ -3,7 +3,9 @@
  * real instance processes (their PIDs, limits and environment), filters and pagination, the AWS
  * CLI waiters, the storage quota, and a service restart bringing instances back.
  */
+import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import { Agent } from 'node:http';
 import { join } from 'node:path';
 import {
   CreateEndpointCommand,
@@ -21,21 +23,35 @@ import {
   ModifyReplicationInstanceCommand,
   RebootReplicationInstanceCommand,
   type CreateReplicationInstanceMessage,
-  type DatabaseMigrationServiceClient,
+  DatabaseMigrationServiceClient,
   type ReplicationInstance,
 } from '@aws-sdk/client-database-migration-service';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { windowStartingAt } from '../../src/control/instance-maintenance.js';
 import { waitFor } from '../helpers/ports.js';
-import { REPO_ROOT, TEST_KEYS, startService, type RunningService } from '../helpers/service.js';
+import { OPENDMS_BIN, REPO_ROOT, TEST_KEYS, startService, type RunningService } from '../helpers/service.js';
 
 let svc: RunningService;
 let client: DatabaseMigrationServiceClient;
 const VERSION = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
+/**
+ * A client without keep-alive: under heavy machine load a reused socket can meet the server's
+ * keep-alive close (ECONNRESET), which says nothing about instances. Transient errors retry once.
+ */
+function makeClient(): DatabaseMigrationServiceClient {
+  return new DatabaseMigrationServiceClient({
+    endpoint: svc.url,
+    region: svc.region,
+    credentials: TEST_KEYS,
+    maxAttempts: 2,
+    requestHandler: { httpAgent: new Agent({ keepAlive: false }) },
+  });
+}
+
 beforeAll(async () => {
   svc = await startService();
-  client = svc.client();
+  client = makeClient();
 });
 afterAll(async () => {
   await svc?.destroy();
@@ -151,7 +167,10 @@ describe('CreateReplicationInstance', () => {
     const environ = readFileSync(`/proc/${pid}/environ`, 'utf8');
     expect(environ).not.toContain(TEST_KEYS.secretAccessKey);
     expect(environ).not.toContain(TEST_KEYS.accessKeyId);
-    expect(readFileSync(join(workDir(r.ReplicationInstanceArn!), 'instance.log'), 'utf8')).toContain(`"instanceId":"${r.ReplicationInstanceArn!.split(':').pop()}"`);
+    const instanceId = r.ReplicationInstanceArn!.split(':').pop()!;
+    await waitFor('the instance log', async () => readFileSync(join(workDir(r.ReplicationInstanceArn!), 'instance.log'), 'utf8').includes('connected to the control plane'), 5000, 20);
+    const logLines = readFileSync(join(workDir(r.ReplicationInstanceArn!), 'instance.log'), 'utf8').trim().split('\n');
+    for (const line of logLines) expect(JSON.parse(line)).toMatchObject({ instanceId });
 
     const tags = await client.send(new ListTagsForResourceCommand({ ResourceArn: r.ReplicationInstanceArn }));
     expect(tags.TagList).toEqual([expect.objectContaining({ Key: 'team', Value: 'data' })]);
@@ -578,10 +597,27 @@ describe('restart persistence', () => {
     const before = await waitNewPid(arn);
     await svc.restart();
     expect(alive(before)).toBe(false);
-    client = svc.client();
+    client = makeClient();
     const back = await waitStatus(arn, 'available');
     expect(back).toMatchObject({ ReplicationInstanceIdentifier: 'survivor', ReplicationInstanceClass: 'dms.t3.medium' });
     const after = await waitNewPid(arn, before);
     expect(cmdline(after)).toContain('--max-old-space-size=4096');
+  });
+
+  it('refuses a second control plane on the same data dir, leaving the first one and its instances alone', async () => {
+    const all = (await client.send(new DescribeReplicationInstancesCommand({}))).ReplicationInstances!;
+    const pids = await Promise.all(all.map(async (r) => (await waitStatus(r.ReplicationInstanceArn!, 'available'), waitNewPid(r.ReplicationInstanceArn!))));
+    const second = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      execFile(
+        process.execPath,
+        [OPENDMS_BIN, 'serve', '--port', '0', '--data-dir', svc.dataDir, '--log-level', 'silent'],
+        { env: { ...process.env, OPENDMS_ACCESS_KEY_ID: TEST_KEYS.accessKeyId, OPENDMS_SECRET_ACCESS_KEY: TEST_KEYS.secretAccessKey }, timeout: 30_000 },
+        (err, _stdout, stderr) => resolve({ code: err ? ((err as { code?: number }).code ?? 1) : 0, stderr: String(stderr) }),
+      );
+    });
+    expect(second.code).toBe(1);
+    expect(second.stderr).toMatch(/another opendms control plane is running on data dir/);
+    for (const pid of pids) expect(alive(pid)).toBe(true);
+    expect((await client.send(new DescribeReplicationInstancesCommand({}))).ReplicationInstances!.every((r) => r.ReplicationInstanceStatus === 'available')).toBe(true);
   });
 });

@@ -331,6 +331,12 @@ describe('DescribeReplicationTasks', () => {
     expect(anded).toMatchObject(fault('ResourceNotFoundFault', /^No Tasks found matching provided filters$/));
   });
 
+  it('refuses a replication-task-id filter value that is no identifier', async () => {
+    await expect(client.send(new DescribeReplicationTasksCommand({ Filters: [{ Name: 'replication-task-id', Values: ['not_an id'] }] }))).rejects.toMatchObject(
+      fault('InvalidParameterValueException', /replication-task-id/),
+    );
+  });
+
   it('refuses an unknown filter name', async () => {
     await expect(client.send(new DescribeReplicationTasksCommand({ Filters: [{ Name: 'status', Values: ['ready'] }] }))).rejects.toMatchObject(
       fault('InvalidParameterValueException', /replication-task-arn/),

@@ -5,24 +5,39 @@
  * Also: when the control plane itself is killed, its instance processes exit instead of leaking.
  */
 import { readFileSync } from 'node:fs';
+import { Agent } from 'node:http';
 import { join } from 'node:path';
 import {
   CreateReplicationInstanceCommand,
   DescribeEventsCommand,
   DescribeReplicationInstancesCommand,
-  type DatabaseMigrationServiceClient,
+  DatabaseMigrationServiceClient,
 } from '@aws-sdk/client-database-migration-service';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { waitFor } from '../helpers/ports.js';
-import { startService, type RunningService } from '../helpers/service.js';
+import { TEST_KEYS, startService, type RunningService } from '../helpers/service.js';
 
 let svc: RunningService;
 let client: DatabaseMigrationServiceClient;
 let arn: string;
 
+/**
+ * A client without keep-alive: under heavy machine load a reused socket can meet the server's
+ * keep-alive close (ECONNRESET), which says nothing about instances. Transient errors retry once.
+ */
+function makeClient(): DatabaseMigrationServiceClient {
+  return new DatabaseMigrationServiceClient({
+    endpoint: svc.url,
+    region: svc.region,
+    credentials: TEST_KEYS,
+    maxAttempts: 2,
+    requestHandler: { httpAgent: new Agent({ keepAlive: false }) },
+  });
+}
+
 beforeAll(async () => {
   svc = await startService();
-  client = svc.client();
+  client = makeClient();
   const out = await client.send(new CreateReplicationInstanceCommand({ ReplicationInstanceIdentifier: 'victim', ReplicationInstanceClass: 'dms.t3.micro' }));
   arn = out.ReplicationInstance!.ReplicationInstanceArn!;
   await waitFor('victim to be available', async () => (await status()) === 'available', 20_000, 20);
@@ -91,7 +106,7 @@ it('instance processes exit when the control plane is killed, and come back with
   await svc.kill('SIGKILL');
   await waitFor('the orphaned instance to exit', async () => !alive(pid), 15_000, 20);
   await svc.restart();
-  client = svc.client();
+  client = makeClient();
   await waitFor('the instance to be available after the restart', async () => (await status()) === 'available', 20_000, 20);
   const successor = livePid();
   expect(successor).toBeDefined();

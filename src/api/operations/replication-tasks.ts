@@ -159,8 +159,12 @@ const createReplicationTask = (input: CreateReplicationTaskMessage, { app }: Req
 };
 
 const describeReplicationTasks = (input: DescribeReplicationTasksMessage, { app }: RequestContext) => {
+  const filters = (input.Filters ?? []) as Filter[];
+  for (const f of filters) {
+    if (f.Name === 'replication-task-id') for (const v of f.Values) checkIdentifier('replication-task-id filter value', v, 255);
+  }
   // Filter and page on the indexed keys; parse only the documents of the page.
-  const matching = applyFilters(app.store.tasks.listKeys(), input.Filters as Filter[] | undefined, {
+  const matching = applyFilters(app.store.tasks.listKeys(), filters, {
     'replication-task-arn': (t) => t.arn,
     'replication-task-id': (t) => t.identifier,
     'migration-type': (t) => t.migrationType,
