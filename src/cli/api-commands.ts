@@ -166,7 +166,7 @@ async function runCommand(
     if (result === undefined) return;
     const shown = opts.query !== undefined ? (jmespath.search(result as never, opts.query) as unknown) : result;
     if (opts.query === undefined && isEmptyObject(shown)) return; // the AWS CLI prints nothing for an empty response
-    process.stdout.write(formatOutput(shown, outputFormat(opts), op));
+    process.stdout.write(formatOutput(shown, outputFormat(opts), op, process.stdout.columns || 80));
   } catch (err) {
     process.exitCode = report(err, cmd, op, opts.endpointUrl);
   }

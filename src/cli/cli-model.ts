@@ -19,6 +19,7 @@ export interface Paginator {
   output_token: string;
   limit_key: string;
   result_key: string;
+  non_aggregate_keys?: string[];
 }
 
 export interface WaiterAcceptor {

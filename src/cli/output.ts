@@ -31,14 +31,15 @@ export function isoTimestamp(d: Date): string {
   return `${iso.slice(0, 19)}${ms === '000' ? '' : `.${ms}000`}+00:00`;
 }
 
-export function formatOutput(value: unknown, format: OutputFormat, title: string): string {
+/** `terminalWidth` matters to tables only: wider ones turn vertical, as with `aws`. */
+export function formatOutput(value: unknown, format: OutputFormat, title: string, terminalWidth = 80): string {
   switch (format) {
     case 'json':
       return `${JSON.stringify(value, null, 4)}\n`;
     case 'text':
       return formatText(value);
     case 'table':
-      return formatTable(value, title);
+      return formatTable(value, title, terminalWidth);
   }
 }
 
@@ -92,7 +93,7 @@ function textDict(item: Record<string, unknown>, out: string[], identifier: stri
       else scalars.push(scalarText(item[k]));
     }
   } else {
-    for (const k of scalarKeys) scalars.push(scalarText(item[k]));
+    for (const k of scalarKeys) scalars.push(Object.hasOwn(item, k) ? scalarText(item[k]) : ''); // a member this item lacks is blank
     for (const k of Object.keys(item).filter((k) => !scalarKeys.includes(k)).sort()) nested.push([k, item[k]]);
   }
   if (scalars.length) out.push((identifier !== undefined ? [identifier.toUpperCase(), ...scalars] : scalars).join('\t'));

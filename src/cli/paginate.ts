@@ -54,18 +54,23 @@ export async function paginate(call: Call, paginator: Paginator, input: Record<s
       items.push(...pageItems.slice(0, take));
       const consumedWholePage = take === pageItems.length;
       const token = consumedWholePage ? (next === undefined ? undefined : { Marker: next, skip: 0 }) : { ...(marker !== undefined ? { Marker: marker } : {}), skip: skip + take };
-      return merge(first, resultKey, outToken, items, token);
+      return merge(paginator, first, items, token);
     }
     items.push(...pageItems);
     skip = 0;
-    if (next === undefined || next === marker) return merge(first, resultKey, outToken, items, undefined);
+    if (next === undefined || next === marker) return merge(paginator, first, items, undefined);
     marker = next;
   }
 }
 
-function merge(first: Record<string, unknown>, resultKey: string, outToken: string, items: unknown[], token: Token | undefined): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...first, [resultKey]: items };
-  delete out[outToken];
+/**
+ * The merged result holds what botocore's build_full_result keeps: the result list, the
+ * NextToken, and the paginator's non-aggregate keys; other members of the first page are not
+ * repeated, so `--query` behaves as it does with `aws`.
+ */
+function merge(paginator: Paginator, first: Record<string, unknown>, items: unknown[], token: Token | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = { [paginator.result_key]: items };
   if (token) out.NextToken = encodeToken(token);
+  for (const k of paginator.non_aggregate_keys ?? []) if (first[k] !== undefined) out[k] = first[k];
   return out;
 }
