@@ -15,7 +15,7 @@ export interface ClassifiedError {
 const RETRYABLE_SQLSTATE_PREFIXES = ['08', '53', '57P'];
 const RETRYABLE_SQLSTATES = new Set(['40001', '40P01', '55P03', '58030']);
 const RETRYABLE_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND']);
-const RETRYABLE_MESSAGES = [/Connection terminated/i, /connection ended/i, /Client has encountered a connection error/i, /timeout expired/i, /socket hang up/i];
+const RETRYABLE_MESSAGES = [/Connection terminated/i, /not queryable/i, /terminating connection/i, /connection ended/i, /Client has encountered a connection error/i, /timeout expired/i, /socket hang up/i];
 
 export function classifyPostgresError(err: unknown): ClassifiedError {
   const e = err as { code?: unknown; message?: unknown } | null;

@@ -209,8 +209,9 @@ export async function runFullLoad(o: FullLoadOptions): Promise<FullLoadResult> {
       resumedWithLoadedRanges: false,
     };
   });
-  // Higher load-order first; ties keep the caller's order.
-  runs.sort((a, b) => b.planned.loadOrder - a.planned.loadOrder);
+  // Higher load-order first; within one load order the largest tables first, so the longest job
+  // does not start last and leave the other workers idle at the end.
+  runs.sort((a, b) => b.planned.loadOrder - a.planned.loadOrder || b.info.totalBytes - a.info.totalBytes);
 
   const emit = (t: TableRun) => {
     t.stats.FullLoadRows = t.doneRows + t.liveRows;
@@ -373,8 +374,11 @@ export async function runFullLoad(o: FullLoadOptions): Promise<FullLoadResult> {
   const finish = async (w: Worker, t: TableRun) => {
     const tgt = await w.targetSession();
     if (t.tableCreated) {
+      // Index builds sort in maintenance_work_mem; the server default (64 MB) spills large keys to disk.
+      await tgt.query(`SET maintenance_work_mem = '256MB'`);
       if (settings.createPkAfterFullLoad) await addPrimaryKeyIfMissing(tgt, t.def);
       for (const sql of secondaryIndexSql(t.info, t.def, t.planned.columns)) await tgt.query(sql);
+      await tgt.query('RESET maintenance_work_mem');
     }
     await progress.markCompleted(tgt, t.planned.source.schema, t.planned.source.table, t.doneRows);
     t.phase = 'done';
