@@ -5,7 +5,6 @@
  */
 import { execFile } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
-import { Agent } from 'node:http';
 import { join } from 'node:path';
 import {
   CreateEndpointCommand,
@@ -23,11 +22,12 @@ import {
   ModifyReplicationInstanceCommand,
   RebootReplicationInstanceCommand,
   type CreateReplicationInstanceMessage,
-  DatabaseMigrationServiceClient,
+  type DatabaseMigrationServiceClient,
   type ReplicationInstance,
 } from '@aws-sdk/client-database-migration-service';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { windowStartingAt } from '../../src/control/instance-maintenance.js';
+import { instancePid, instanceWorkDir, isAlive, steadyClient } from '../helpers/instances.js';
 import { waitFor } from '../helpers/ports.js';
 import { OPENDMS_BIN, REPO_ROOT, TEST_KEYS, startService, type RunningService } from '../helpers/service.js';
 
@@ -35,23 +35,9 @@ let svc: RunningService;
 let client: DatabaseMigrationServiceClient;
 const VERSION = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
-/**
- * A client without keep-alive: under heavy machine load a reused socket can meet the server's
- * keep-alive close (ECONNRESET), which says nothing about instances. Transient errors retry once.
- */
-function makeClient(): DatabaseMigrationServiceClient {
-  return new DatabaseMigrationServiceClient({
-    endpoint: svc.url,
-    region: svc.region,
-    credentials: TEST_KEYS,
-    maxAttempts: 2,
-    requestHandler: { httpAgent: new Agent({ keepAlive: false }) },
-  });
-}
-
 beforeAll(async () => {
   svc = await startService();
-  client = makeClient();
+  client = steadyClient(svc);
 });
 afterAll(async () => {
   await svc?.destroy();
@@ -81,24 +67,10 @@ async function createAvailable(id: string, extra: Partial<CreateReplicationInsta
   return waitStatus(r.ReplicationInstanceArn!, 'available');
 }
 
-const workDir = (arn: string): string => join(svc.dataDir, 'instances', arn.slice(arn.lastIndexOf(':') + 1));
+const workDir = (arn: string): string => instanceWorkDir(svc.dataDir, arn);
 
-function pidOf(arn: string): number | undefined {
-  try {
-    return Number(readFileSync(join(workDir(arn), 'instance.pid'), 'utf8').trim());
-  } catch {
-    return undefined;
-  }
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+const pidOf = (arn: string): number | undefined => instancePid(svc.dataDir, arn);
+const alive = isAlive;
 
 const cmdline = (pid: number): string[] => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
 
@@ -597,7 +569,7 @@ describe('restart persistence', () => {
     const before = await waitNewPid(arn);
     await svc.restart();
     expect(alive(before)).toBe(false);
-    client = makeClient();
+    client = steadyClient(svc);
     const back = await waitStatus(arn, 'available');
     expect(back).toMatchObject({ ReplicationInstanceIdentifier: 'survivor', ReplicationInstanceClass: 'dms.t3.medium' });
     const after = await waitNewPid(arn, before);

@@ -4,40 +4,24 @@
  * (`Failure`), restart it, and report it `available` again once the new process says hello.
  * Also: when the control plane itself is killed, its instance processes exit instead of leaking.
  */
-import { readFileSync } from 'node:fs';
-import { Agent } from 'node:http';
-import { join } from 'node:path';
 import {
   CreateReplicationInstanceCommand,
   DescribeEventsCommand,
   DescribeReplicationInstancesCommand,
-  DatabaseMigrationServiceClient,
+  type DatabaseMigrationServiceClient,
 } from '@aws-sdk/client-database-migration-service';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { instancePid, isAlive, steadyClient } from '../helpers/instances.js';
 import { waitFor } from '../helpers/ports.js';
-import { TEST_KEYS, startService, type RunningService } from '../helpers/service.js';
+import { startService, type RunningService } from '../helpers/service.js';
 
 let svc: RunningService;
 let client: DatabaseMigrationServiceClient;
 let arn: string;
 
-/**
- * A client without keep-alive: under heavy machine load a reused socket can meet the server's
- * keep-alive close (ECONNRESET), which says nothing about instances. Transient errors retry once.
- */
-function makeClient(): DatabaseMigrationServiceClient {
-  return new DatabaseMigrationServiceClient({
-    endpoint: svc.url,
-    region: svc.region,
-    credentials: TEST_KEYS,
-    maxAttempts: 2,
-    requestHandler: { httpAgent: new Agent({ keepAlive: false }) },
-  });
-}
-
 beforeAll(async () => {
   svc = await startService();
-  client = makeClient();
+  client = steadyClient(svc);
   const out = await client.send(new CreateReplicationInstanceCommand({ ReplicationInstanceIdentifier: 'victim', ReplicationInstanceClass: 'dms.t3.micro' }));
   arn = out.ReplicationInstance!.ReplicationInstanceArn!;
   await waitFor('victim to be available', async () => (await status()) === 'available', 20_000, 20);
@@ -51,24 +35,11 @@ async function status(): Promise<string> {
   return out.ReplicationInstances![0]!.ReplicationInstanceStatus!;
 }
 
-const pidFile = (): string => join(svc.dataDir, 'instances', arn.slice(arn.lastIndexOf(':') + 1), 'instance.pid');
+const alive = isAlive;
 
 function livePid(): number | undefined {
-  try {
-    const pid = Number(readFileSync(pidFile(), 'utf8').trim());
-    return alive(pid) ? pid : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-/** Running (a zombie left for an init that does not reap orphans counts as gone). */
-function alive(pid: number): boolean {
-  try {
-    return !/^\d+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
-  } catch {
-    return false;
-  }
+  const pid = instancePid(svc.dataDir, arn);
+  return pid !== undefined && alive(pid) ? pid : undefined;
 }
 
 it('restarts a SIGKILLed instance process: rebooting, Failure events, available again with a new PID', async () => {
@@ -106,7 +77,7 @@ it('instance processes exit when the control plane is killed, and come back with
   await svc.kill('SIGKILL');
   await waitFor('the orphaned instance to exit', async () => !alive(pid), 15_000, 20);
   await svc.restart();
-  client = makeClient();
+  client = steadyClient(svc);
   await waitFor('the instance to be available after the restart', async () => (await status()) === 'available', 20_000, 20);
   const successor = livePid();
   expect(successor).toBeDefined();
