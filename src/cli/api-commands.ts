@@ -7,7 +7,7 @@ import { Option, type Command } from 'commander';
 import jmespath from 'jmespath';
 import { CredentialsNotFoundError, resolveCliConfig } from '../config/cli-config.js';
 import { getOperation, operationNames } from '../model/api-model.js';
-import { firstSentence, getWaiter, operationDocumentation, paginatorFor, waiterNames } from './cli-model.js';
+import { getWaiter, operationDocumentation, operationSummary, paginatorFor, waiterNames } from './cli-model.js';
 import { connect, faultCode, type OperationCall } from './client.js';
 import { EXIT, UsageError } from './errors.js';
 import { examplesFor, GROUP_ORDER, groupOf, skeleton, waiterExample } from './help.js';
@@ -37,7 +37,7 @@ export function registerApiCommands(program: Command, argv: string[] = process.a
   const ops = operationNames().sort((a, b) => GROUP_ORDER.indexOf(groupOf(a)) - GROUP_ORDER.indexOf(groupOf(b)) || a.localeCompare(b));
   for (const op of ops) {
     const name = kebabName(op);
-    const cmd = program.command(name).summary(firstSentence(operationDocumentation(op))).helpGroup(`${groupOf(op)}:`);
+    const cmd = program.command(name).summary(operationSummary(op)).helpGroup(`${groupOf(op)}:`);
     if (wanted.has(name)) defineOperationCommand(cmd, op);
   }
   const wait = program

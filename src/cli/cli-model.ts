@@ -44,6 +44,12 @@ export function operationDocumentation(operation: string): string {
   return htmlToText(documented.operations[operation]?.documentation ?? '');
 }
 
+/** One line for `opendms --help`: the first sentence that is not an <important> notice. */
+export function operationSummary(operation: string): string {
+  const html = documented.operations[operation]?.documentation ?? '';
+  return firstSentence(htmlToText(html.replace(/<important>[\s\S]*?<\/important>/gi, ''))) || firstSentence(htmlToText(html));
+}
+
 export function memberDocumentation(structure: string, member: string): string {
   return htmlToText(documented.shapes[structure]?.members?.[member]?.documentation ?? '');
 }
