@@ -8,6 +8,7 @@ import type { Logger } from '../config/logger.js';
 import { makeArn, generateResourceId, type ArnResourceType } from '../model/arn.js';
 import type { Store, EventRecord, EventSourceType } from '../store/index.js';
 import { InstanceSupervisor } from './instance-supervisor.js';
+import { TaskMover } from './task-move.js';
 import { TaskScheduler } from './task-scheduler.js';
 
 export interface AppEvent {
@@ -23,6 +24,8 @@ export class App {
   readonly instances: InstanceSupervisor;
   /** Runs replication tasks on their instances (see TaskScheduler). */
   readonly tasks: TaskScheduler;
+  /** Completes MoveReplicationTask: the target instance takes a `moving` task (see TaskMover). */
+  readonly moves: TaskMover;
 
   constructor(
     readonly config: Readonly<ServerConfig>,
@@ -31,6 +34,7 @@ export class App {
   ) {
     this.instances = new InstanceSupervisor(this);
     this.tasks = new TaskScheduler(this, this.instances);
+    this.moves = new TaskMover(this);
   }
 
   /** A new ARN for a resource: ResourceIdentifier when the user gave one, else a generated id. */
@@ -54,12 +58,15 @@ export class App {
   async start(): Promise<void> {
     await this.instances.start();
     this.tasks.start();
+    this.moves.start();
   }
 
   /** Stops background services; the store is closed by the caller. */
   async stop(): Promise<void> {
+    const moves = this.moves.stop();
     await this.tasks.stop();
     await this.instances.stop();
+    await moves;
     this.tasks.detach();
   }
 }

@@ -7,6 +7,7 @@ import { replicationInstanceOperations } from './replication-instances.js';
 import { connectionOperations } from './connections.js';
 import { endpointOperations } from './endpoints.js';
 import { replicationTaskOperations } from './replication-tasks.js';
+import { taskMoveOperations } from './task-moves.js';
 
 export const operations: OperationTable = {
   ...tagOperations,
@@ -16,4 +17,5 @@ export const operations: OperationTable = {
   ...endpointOperations,
   ...connectionOperations,
   ...replicationTaskOperations,
+  ...taskMoveOperations,
 };
