@@ -11,6 +11,7 @@
  *   instance lost, task starting/running  -> _pendingStart (running: resume-processing)
  *   instance stops a task nobody stopped  -> the same (reboot, in-place upgrade, shutdown)
  *   instance connected                    -> pending starts sent, pending stops sent
+ *   heartbeat without a `running` task    -> its runner ended unreported: resumed like a lost one
  *   control plane starts                  -> starting/running get _pendingStart, stopping gets
  *                                            _pendingStop; creating/modifying/deleting finish
  *
@@ -19,7 +20,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import type { StartType, TaskOutcome, TaskSpec } from '../engine/contracts.js';
-import type { ControlRequest, InstanceMessage, TaskProgressMessage } from '../instance/protocol.js';
+import type { ControlRequest, HeartbeatMessage, InstanceMessage, TaskProgressMessage } from '../instance/protocol.js';
 import { resourceIdOf } from '../model/arn.js';
 import { invalidState } from '../model/faults.js';
 import { parseTableMappings } from '../model/table-mappings.js';
@@ -36,8 +37,10 @@ export interface InstanceChannel {
   isConnected(instanceArn: string): boolean;
   on(event: 'message', listener: (instanceArn: string, msg: InstanceMessage) => void): unknown;
   on(event: 'instance-connected' | 'instance-lost', listener: (instanceArn: string) => void): unknown;
+  on(event: 'heartbeat', listener: (instanceArn: string, msg: HeartbeatMessage) => void): unknown;
   off(event: 'message', listener: (instanceArn: string, msg: InstanceMessage) => void): unknown;
   off(event: 'instance-connected' | 'instance-lost', listener: (instanceArn: string) => void): unknown;
+  off(event: 'heartbeat', listener: (instanceArn: string, msg: HeartbeatMessage) => void): unknown;
 }
 
 /** A start only needs the instance to open connections and spawn the runner. */
@@ -66,6 +69,7 @@ export class TaskScheduler {
   };
   private readonly onConnected = (instanceArn: string): void => this.instanceConnected(instanceArn);
   private readonly onLost = (instanceArn: string): void => this.instanceLost(instanceArn);
+  private readonly onHeartbeat = (instanceArn: string, msg: HeartbeatMessage): void => this.reconcile(instanceArn, msg.runningTasks);
 
   constructor(
     private readonly app: App,
@@ -80,6 +84,7 @@ export class TaskScheduler {
     this.instances.on('message', this.onMessage);
     this.instances.on('instance-connected', this.onConnected);
     this.instances.on('instance-lost', this.onLost);
+    this.instances.on('heartbeat', this.onHeartbeat);
     this.recover();
   }
 
@@ -99,6 +104,7 @@ export class TaskScheduler {
     this.instances.off('message', this.onMessage);
     this.instances.off('instance-connected', this.onConnected);
     this.instances.off('instance-lost', this.onLost);
+    this.instances.off('heartbeat', this.onHeartbeat);
   }
 
   // ---- asynchronous completions of API operations ----
@@ -438,6 +444,25 @@ export class TaskScheduler {
     for (const doc of this.app.store.tasks.listByInstance(instanceArn) as TaskDoc[]) {
       if (doc._pendingStart && ACTIVE.includes(doc.Status as TaskStatus)) void this.dispatch(doc.ReplicationTaskArn);
       else if (doc._pendingStop && doc.Status === 'stopping') void this.sendStop(doc.ReplicationTaskArn);
+    }
+  }
+
+  /**
+   * A heartbeat lists the tasks the instance runs. A task we hold `running` that is not there
+   * ended without a report (the runner died): resume it. Heartbeats and task reports travel on
+   * one ordered connection, so a task reported running is already in every later heartbeat;
+   * tasks with a start on its way are left alone.
+   */
+  private reconcile(instanceArn: string, runningTasks: string[]): void {
+    if (this.shuttingDown) return;
+    const here = new Set(runningTasks);
+    for (const arn of this.app.store.tasks.arnsByInstanceAndStatus(instanceArn, 'running')) {
+      if (here.has(arn) || this.inflightStarts.has(arn)) continue;
+      const doc = this.app.store.tasks.get(arn) as TaskDoc | undefined;
+      if (!doc || doc._pendingStart) continue;
+      this.markPending(arn, 'resume-processing');
+      taskEvent(this.app, doc, `Replication task interrupted: replication instance ${instanceArn} no longer runs it. The task resumes now.`, ['Failure']);
+      void this.dispatch(arn);
     }
   }
 

@@ -102,6 +102,13 @@ export class ReplicationTaskStore {
     return parseDocs(arns.flatMap((a) => (byArn.has(a) ? [byArn.get(a)!] : [])));
   }
 
+  /** ARNs of an instance's tasks in one status (cheap: no documents parsed). */
+  arnsByInstanceAndStatus(instanceArn: string, status: string): string[] {
+    return (this.db.prepare('SELECT arn FROM replication_tasks WHERE replication_instance = ? AND status = ?').all(instanceArn, status) as { arn: string }[]).map(
+      (r) => r.arn,
+    );
+  }
+
   listByInstance(instanceArn: string): ReplicationTaskRecord[] {
     return parseDocs(
       this.db.prepare('SELECT doc FROM replication_tasks WHERE replication_instance = ? ORDER BY created_at, arn').all(instanceArn) as {

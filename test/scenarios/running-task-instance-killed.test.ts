@@ -201,4 +201,7 @@ it('resumes by itself after the control plane is killed and restarted', async ()
   expect((await describe()).Status).toBe('running');
   await changeArrives();
   await sameRows();
+  // Every interruption above was a real one: heartbeats never made the scheduler resume a task that ran.
+  const events = await client.send(new DescribeEventsCommand({ SourceIdentifier: 'killed-task', Duration: 60 }));
+  expect(events.Events!.map((e) => e.Message)).not.toContainEqual(expect.stringMatching(/no longer runs it/));
 }, 180_000);

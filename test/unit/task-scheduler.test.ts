@@ -316,6 +316,25 @@ describe('instances going away and coming back', () => {
     expect(task()).toMatchObject({ Status: 'stopped', StopReason: 'Stop Reason FULL_LOAD_ONLY_FINISHED' });
   });
 
+  it('resumes a running task missing from its instance heartbeat', async () => {
+    await runningTask();
+    const heartbeat = (runningTasks: string[]) => instances.emit('heartbeat', INSTANCE, { type: 'heartbeat', rssBytes: 1, storageUsedBytes: 0, runningTasks });
+    heartbeat([TASK]);
+    await flush();
+    expect(instances.starts()).toHaveLength(1);
+    heartbeat([]);
+    await flush();
+    expect(instances.starts().map((s) => s.startType)).toEqual(['start-replication', 'resume-processing']);
+    expect(events().some((m) => m.includes('no longer runs it'))).toBe(true);
+    // A resume still on its way is not sent twice.
+    instances.answer = () => new Promise(() => undefined);
+    heartbeat([]); // sends a third start, which gets no answer
+    await flush();
+    heartbeat([]); // that start is in flight: nothing new
+    await flush();
+    expect(instances.starts()).toHaveLength(3);
+  });
+
   it('counts a task stopping on a lost instance as stopped', async () => {
     await runningTask();
     instances.answer = () => new Promise(() => undefined); // the stop never gets an answer
