@@ -164,11 +164,20 @@ async function runCommand(
     const call = await connect(config);
     const result = await body(call, opts);
     if (result === undefined) return;
-    const shown = opts.query !== undefined ? (jmespath.search(result as never, opts.query) as unknown) : result;
+    const shown = opts.query !== undefined ? applyQuery(result, opts.query) : result;
     if (opts.query === undefined && isEmptyObject(shown)) return; // the AWS CLI prints nothing for an empty response
     process.stdout.write(formatOutput(shown, outputFormat(opts), op, process.stdout.columns || 80));
   } catch (err) {
     process.exitCode = report(err, cmd, op, opts.endpointUrl);
+  }
+}
+
+function applyQuery(result: unknown, query: string): unknown {
+  try {
+    return jmespath.search(result as never, query) as unknown;
+  } catch (err) {
+    // A valid expression can still fail on this result (a function given the wrong type).
+    throw new Error(`--query: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   }
 }
 

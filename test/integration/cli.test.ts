@@ -141,7 +141,7 @@ describe('API commands', () => {
       '--no-multi-az',
       '--query', 'ReplicationInstance.ReplicationInstanceArn',
     ]);
-    const waited = await svc.cli(['wait', 'replication-instance-available', '--filters', 'Name=replication-instance-id,Values=cli-ri', '--delay', '0.5', '--max-attempts', '60']);
+    const waited = await svc.cli(['wait', 'replication-instance-available', '--filters', 'Name=replication-instance-id,Values=cli-ri', '--delay', '0.5', '--max-attempts', '150']);
     expect(waited.code, waited.stderr).toBe(0);
     expect(await cliJson(['describe-replication-instances', '--filters', `Name=replication-instance-arn,Values=${ri}`, '--query', 'ReplicationInstances[0].[ReplicationInstanceStatus,MultiAZ]'])).toEqual(['available', false]);
 
