@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EndpointConnectionSpec, TableStats } from '../../src/engine/contracts.js';
 import { readSourceCatalog, type SourceTableInfo } from '../../src/connectors/postgres/catalog.js';
 import { runFullLoad, type FullLoadOptions, type FullLoadSettings } from '../../src/engine/full-load/index.js';
-import type { PlannedTable } from '../../src/model/table-mappings.js';
+import { parseTableMappings, planTables, type PlannedTable } from '../../src/model/table-mappings.js';
 import { startPostgres, type PostgresCluster } from '../helpers/postgres.js';
 
 let source: PostgresCluster;
@@ -332,6 +332,39 @@ describe('prep modes, filters, renames, removed columns', () => {
     expect(idx.rows[0]?.indexdef).toContain('("group", created DESC)');
     // A secondary index over a removed column would not be created; this one has all its columns.
     expect(r.tables[0]?.FullLoadRows).toBe(Number((await source.query(`SELECT count(*) AS n FROM app.big ${where}`)).rows[0]?.n));
+  });
+});
+
+describe('with a TableMappings document', () => {
+  it('loads what parseTableMappings/planTables select, under their names', async () => {
+    const mappings = parseTableMappings(
+      JSON.stringify({
+        rules: [
+          { 'rule-type': 'selection', 'rule-id': '1', 'rule-name': 'app', 'object-locator': { 'schema-name': 'app', 'table-name': '%' }, 'rule-action': 'include' },
+          { 'rule-type': 'selection', 'rule-id': '2', 'rule-name': 'no-big', 'object-locator': { 'schema-name': 'app', 'table-name': 'b%' }, 'rule-action': 'exclude' },
+          {
+            'rule-type': 'selection', 'rule-id': '3', 'rule-name': 'eu', 'object-locator': { 'schema-name': 'app', 'table-name': 'composite' }, 'rule-action': 'include',
+            filters: [{ 'filter-type': 'source', 'column-name': 'region', 'filter-conditions': [{ 'filter-operator': 'eq', value: 'eu' }] }],
+          },
+          { 'rule-type': 'transformation', 'rule-id': '4', 'rule-name': 'schema', 'rule-target': 'schema', 'object-locator': { 'schema-name': 'app' }, 'rule-action': 'rename', value: 'mapped' },
+          { 'rule-type': 'transformation', 'rule-id': '5', 'rule-name': 'upper', 'rule-target': 'table', 'object-locator': { 'schema-name': 'app', 'table-name': 'nokey' }, 'rule-action': 'convert-uppercase' },
+          { 'rule-type': 'transformation', 'rule-id': '6', 'rule-name': 'drop-js', 'rule-target': 'column', 'object-locator': { 'schema-name': 'app', 'table-name': 'kinds', 'column-name': 'j%' }, 'rule-action': 'remove-column' },
+          {
+            'rule-type': 'table-settings', 'rule-id': '7', 'rule-name': 'par', 'object-locator': { 'schema-name': 'app', 'table-name': 'composite' },
+            'parallel-load': { type: 'ranges', columns: ['seq'], boundaries: [['5000'], ['10000']] },
+          },
+        ],
+      }),
+    );
+    const tables = planTables(mappings, catalog);
+    expect(tables.map((t) => `${t.target.schema}.${t.target.table}`).sort()).toEqual(['mapped.NOKEY', 'mapped.composite', 'mapped.kinds']);
+    const r = await load(tables);
+    expect(r.errors).toEqual([]);
+    const kinds = info('app', 'kinds').columns.map((c) => c.name).filter((c) => !c.startsWith('j'));
+    await expectSame('app', 'kinds', 'mapped', 'kinds', { s: kinds, t: kinds });
+    await expectSame('app', 'nokey', 'mapped', 'NOKEY');
+    await expectSame('app', 'composite', 'mapped', 'composite', undefined, `WHERE region = 'eu'`);
+    expect((await progressRows('composite')).slice(1)).toHaveLength(3);
   });
 });
 
