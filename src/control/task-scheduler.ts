@@ -107,6 +107,11 @@ export class TaskScheduler {
     this.instances.off('heartbeat', this.onHeartbeat);
   }
 
+  /** Runs work nobody awaits; a failure is logged, never an unhandled rejection that ends the process. */
+  private background(work: Promise<void>): void {
+    work.catch((err: unknown) => this.app.log.error({ err }, 'task scheduler work failed'));
+  }
+
   // ---- asynchronous completions of API operations ----
 
   /** Runs `fn` after the current request has been answered (its response shows the transient status). */
@@ -198,7 +203,7 @@ export class TaskScheduler {
       }
       d.ReplicationTaskStats = stats;
     });
-    void this.dispatch(arn);
+    this.background(this.dispatch(arn));
     return doc;
   }
 
@@ -207,7 +212,7 @@ export class TaskScheduler {
     const doc = updateTask(this.app, arn, { type: 'Stop' }, (d) => {
       d._pendingStop = true;
     });
-    void this.sendStop(arn);
+    this.background(this.sendStop(arn));
     return doc;
   }
 
@@ -217,7 +222,11 @@ export class TaskScheduler {
     if (!this.instances.isConnected(doc.ReplicationInstanceArn)) {
       throw invalidState(`Replication instance ${doc.ReplicationInstanceArn} of replication task ${doc.ReplicationTaskIdentifier} is not reachable right now; retry ReloadTables when it is available.`);
     }
-    await this.instances.request(doc.ReplicationInstanceArn, { type: 'reload-tables', taskArn: arn, tables }, RELOAD_TIMEOUT_MS);
+    try {
+      await this.instances.request(doc.ReplicationInstanceArn, { type: 'reload-tables', taskArn: arn, tables }, RELOAD_TIMEOUT_MS);
+    } catch (err) {
+      throw invalidState(`Replication instance ${doc.ReplicationInstanceArn} could not reload tables of replication task ${doc.ReplicationTaskIdentifier}: ${(err as Error).message}`);
+    }
     patchTask(this.app, arn, (d) => {
       const stats = { ...((d.ReplicationTaskStats as Record<string, unknown> | undefined) ?? {}), FreshStartDate: new Date().toISOString() };
       d.ReplicationTaskStats = stats;
@@ -442,8 +451,8 @@ export class TaskScheduler {
   private instanceConnected(instanceArn: string): void {
     if (this.shuttingDown) return;
     for (const doc of this.app.store.tasks.listByInstance(instanceArn) as TaskDoc[]) {
-      if (doc._pendingStart && ACTIVE.includes(doc.Status as TaskStatus)) void this.dispatch(doc.ReplicationTaskArn);
-      else if (doc._pendingStop && doc.Status === 'stopping') void this.sendStop(doc.ReplicationTaskArn);
+      if (doc._pendingStart && ACTIVE.includes(doc.Status as TaskStatus)) this.background(this.dispatch(doc.ReplicationTaskArn));
+      else if (doc._pendingStop && doc.Status === 'stopping') this.background(this.sendStop(doc.ReplicationTaskArn));
     }
   }
 
@@ -462,7 +471,7 @@ export class TaskScheduler {
       if (!doc || doc._pendingStart) continue;
       this.markPending(arn, 'resume-processing');
       taskEvent(this.app, doc, `Replication task interrupted: replication instance ${instanceArn} no longer runs it. The task resumes now.`, ['Failure']);
-      void this.dispatch(arn);
+      this.background(this.dispatch(arn));
     }
   }
 

@@ -235,6 +235,17 @@ describe('start, run, stop', () => {
     expect(task().LastFailureMessage).toMatch(/INSTANCEA could not start the task: no task slot free/);
   });
 
+  it('answers a refused reload with InvalidResourceStateFault', async () => {
+    await runningTask();
+    instances.answer = async () => {
+      throw new Error('task is not running on this instance');
+    };
+    await expect(scheduler.reloadTables(TASK, [{ SchemaName: 'public', TableName: 'orders' }])).rejects.toMatchObject({
+      code: 'InvalidResourceStateFault',
+      message: expect.stringContaining('could not reload tables of replication task orders: task is not running'),
+    });
+  });
+
   it('ignores reports from an instance the task does not belong to', async () => {
     seed();
     scheduler = newScheduler();
