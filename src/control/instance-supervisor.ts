@@ -110,6 +110,8 @@ interface Managed {
   lastSeen?: number;
   /** A LowStorage event was recorded and usage has not dropped below the threshold since. */
   lowStorage: boolean;
+  /** Why the supervisor killed the current process itself (the watchdog), for the crash event. */
+  killedBecause?: string;
   requests: Map<string, PendingRequest>;
 }
 
@@ -321,6 +323,8 @@ export class InstanceSupervisor extends EventEmitter<InstanceSupervisorEvents> {
     m.child = undefined;
     m.token = undefined;
     const healthy = m.connectedAt !== undefined && Date.now() - m.connectedAt >= HEALTHY_AFTER_MS;
+    if (m.killedBecause) how = m.killedBecause;
+    m.killedBecause = undefined;
     this.dropChannel(m, `process ${how}`);
     this.app.log.info({ instanceArn: m.arn, how, expected: m.expectingExit }, 'replication instance process ended');
     if (m.expectingExit || this.stopping || m.intent !== 'run') return;
@@ -498,6 +502,7 @@ export class InstanceSupervisor extends EventEmitter<InstanceSupervisorEvents> {
       if (!m.channel || !m.child || m.expectingExit || m.lastSeen === undefined) continue;
       if (now - m.lastSeen > HEARTBEAT_TIMEOUT_MS) {
         this.app.log.warn({ instanceArn: m.arn, pid: m.child.pid, silentMs: now - m.lastSeen }, 'replication instance stopped sending heartbeats; killing it');
+        m.killedBecause = `it sent no heartbeat for ${Math.round((now - m.lastSeen) / 1000)} s and was killed`;
         m.child.kill('SIGKILL');
       }
     }
