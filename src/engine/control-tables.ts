@@ -8,7 +8,9 @@
  * Columns (ours, AWS leaves them undocumented): task_name (task resource id), checkpoint (the
  * RecoveryCheckpoint string), commit_lsn (commit end-LSN of the last applied source transaction),
  * seq, phase (`full-load` until the load finished, then `cdc`), commit_time (source commit time
- * of that transaction), updated_at.
+ * of that transaction), updated_at, and catch_up (JSON, set only after a full load resumed from
+ * a second snapshot: the LSN bounds CDC needs to replay over it correctly, kept here so they
+ * survive any number of later restarts until the checkpoint passes them).
  */
 import type pg from 'pg';
 import { formatLsn, parseLsn } from '../model/lsn.js';
@@ -17,11 +19,30 @@ import { quoteIdent } from '../connectors/postgres/sql.js';
 
 export type TxnPhase = 'full-load' | 'cdc';
 
+/** Replay bounds after a full load resumed from a second snapshot (see TaskRunner.resumeFullLoad). */
+export interface CatchUp {
+  lenientUntil: Lsn;
+  /** Source table (`schema\u0000table`) -> changes before this LSN are already in the target. */
+  tableSkipBefore: Map<string, Lsn>;
+}
+
 export interface TxnState {
   checkpoint: string;
   lsn: Lsn;
   seq: number;
   phase: TxnPhase;
+  catchUp?: CatchUp;
+}
+
+function encodeCatchUp(c: CatchUp | undefined): string | null {
+  if (!c) return null;
+  return JSON.stringify({ lenientUntil: formatLsn(c.lenientUntil), tables: [...c.tableSkipBefore].map(([k, v]) => [k, formatLsn(v)]) });
+}
+
+function decodeCatchUp(text: string | null): CatchUp | undefined {
+  if (!text) return undefined;
+  const o = JSON.parse(text) as { lenientUntil: string; tables: [string, string][] };
+  return { lenientUntil: parseLsn(o.lenientUntil), tableSkipBefore: new Map(o.tables.map(([k, v]) => [k, parseLsn(v)])) };
 }
 
 export interface ControlTables {
@@ -48,7 +69,10 @@ export async function ensureControlTables(db: pg.ClientBase, ct: ControlTables, 
        seq bigint NOT NULL,
        phase varchar(16) NOT NULL,
        commit_time timestamptz,
-       updated_at timestamptz NOT NULL DEFAULT now())`,
+       updated_at timestamptz NOT NULL DEFAULT now(),
+       catch_up text)`,
+    // Tables created by an earlier version lack the column.
+    `ALTER TABLE ${ct.txnState} ADD COLUMN IF NOT EXISTS catch_up text`,
     `CREATE TABLE IF NOT EXISTS ${ct.applyExceptions} (
        task_name varchar(128) NOT NULL,
        table_owner varchar(128),
@@ -84,13 +108,16 @@ export async function ensureControlTables(db: pg.ClientBase, ct: ControlTables, 
 }
 
 export async function readTxnState(db: pg.ClientBase, ct: ControlTables, taskName: string): Promise<TxnState | undefined> {
-  const res = await db.query<{ checkpoint: string; commit_lsn: string; seq: string; phase: string }>(
-    `SELECT checkpoint, commit_lsn::text, seq::text, phase FROM ${ct.txnState} WHERE task_name = $1`,
+  const res = await db.query<{ checkpoint: string; commit_lsn: string; seq: string; phase: string; catch_up: string | null }>(
+    `SELECT checkpoint, commit_lsn::text, seq::text, phase, catch_up FROM ${ct.txnState} WHERE task_name = $1`,
     [taskName],
   );
   const row = res.rows[0];
   if (!row) return undefined;
-  return { checkpoint: row.checkpoint, lsn: parseLsn(row.commit_lsn), seq: Number(row.seq), phase: row.phase as TxnPhase };
+  const state: TxnState = { checkpoint: row.checkpoint, lsn: parseLsn(row.commit_lsn), seq: Number(row.seq), phase: row.phase as TxnPhase };
+  const catchUp = decodeCatchUp(row.catch_up);
+  if (catchUp) state.catchUp = catchUp;
+  return state;
 }
 
 /** The upsert the applier runs inside its transaction; parameters: task, checkpoint, lsn, seq, phase, commit time. */
@@ -105,9 +132,15 @@ export async function writeTxnState(
   db: pg.ClientBase,
   ct: ControlTables,
   taskName: string,
-  state: { checkpoint: string; lsn: Lsn; seq: number; phase: TxnPhase; commitTime?: Date | null },
+  state: { checkpoint: string; lsn: Lsn; seq: number; phase: TxnPhase; catchUp?: CatchUp },
 ): Promise<void> {
-  await db.query(txnStateUpsertSql(ct), [taskName, state.checkpoint, formatLsn(state.lsn), state.seq, state.phase, state.commitTime ?? null]);
+  await db.query(
+    `INSERT INTO ${ct.txnState} (task_name, checkpoint, commit_lsn, seq, phase, catch_up, updated_at)
+     VALUES ($1, $2, $3::pg_lsn, $4, $5, $6, now())
+     ON CONFLICT (task_name) DO UPDATE SET checkpoint = EXCLUDED.checkpoint, commit_lsn = EXCLUDED.commit_lsn,
+       seq = EXCLUDED.seq, phase = EXCLUDED.phase, catch_up = EXCLUDED.catch_up, updated_at = now()`,
+    [taskName, state.checkpoint, formatLsn(state.lsn), state.seq, state.phase, encodeCatchUp(state.catchUp)],
+  );
 }
 
 export async function deleteTxnState(db: pg.ClientBase, ct: ControlTables, taskName: string): Promise<void> {

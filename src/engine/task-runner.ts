@@ -24,7 +24,7 @@ import { ensurePublication, taskPublicationName } from '../connectors/postgres/p
 import { ReplicationConnection } from '../connectors/postgres/replication-connection.js';
 import { dropSlotIfExists, findSlot, taskSlotName, waitSlotInactive } from '../connectors/postgres/slot.js';
 import { targetColumnDeclaration } from '../connectors/postgres/type-map.js';
-import { formatLsn, parseLsn } from '../model/lsn.js';
+import { formatLsn } from '../model/lsn.js';
 import type { Lsn } from '../model/lsn.js';
 import { planTables } from '../model/table-mappings.js';
 import type { PlannedTable, TableMappings } from '../model/table-mappings.js';
@@ -40,7 +40,7 @@ import { formatCheckpoint, parseCdcStartPosition, parseCdcStopPosition, parseChe
 import type { CdcStop } from './checkpoint.js';
 import type { RunningTask, TableStats, TaskOutcome, TaskReporter, TaskSpec, TaskStats } from './contracts.js';
 import { controlTables, deleteTxnState, ensureControlTables, readTxnState, writeTxnState } from './control-tables.js';
-import type { ControlTables, TxnState } from './control-tables.js';
+import type { CatchUp, ControlTables, TxnState } from './control-tables.js';
 import { runFullLoad } from './full-load/index.js';
 import type { FullLoadResult } from './full-load/index.js';
 
@@ -219,7 +219,7 @@ export class TaskRunner implements RunningTask {
 
       const cdcOnly = spec.migrationType === 'cdc';
       let state: TxnState | undefined;
-      let lenientUntil: Lsn = 0n;
+      let catchUp: CatchUp = { lenientUntil: 0n, tableSkipBefore: new Map() };
       if (this.startType === 'resume-processing') {
         state = await readTxnState(target, this.ct, spec.taskResourceId);
         if (!state && spec.recoveryCheckpoint) {
@@ -235,15 +235,12 @@ export class TaskRunner implements RunningTask {
         }
         await ensurePublication(source, this.publication, planned.map((t) => t.source));
         if (state.phase === 'full-load') {
-          // The load did not finish: finish it from a new snapshot, then replay every change since
-          // the slot's consistent point (state.lsn) leniently up to "now", which makes the target
-          // converge (see the invariant in full-load/index.ts).
-          const result = await this.fullLoad(planned, catalog, true, undefined);
-          if (result.outcome === 'aborted') return STOP.normal;
-          lenientUntil = await currentWalLsn(source);
-          state = { ...state, phase: 'cdc' };
-          await writeTxnState(target, this.ct, spec.taskResourceId, { ...state, checkpoint: formatCheckpoint(state) });
+          const resumed = await this.resumeFullLoad(planned, catalog);
+          if (!resumed) return STOP.normal;
+          state = { ...state, phase: 'cdc', catchUp: resumed };
+          await writeTxnState(target, this.ct, spec.taskResourceId, state);
         }
+        if (state.catchUp) catchUp = state.catchUp;
         repl = await ReplicationConnection.open(spec.source, `${spec.taskResourceId}:cdc`);
       } else {
         // start-replication / reload-target: a fresh position.
@@ -269,7 +266,7 @@ export class TaskRunner implements RunningTask {
       }
       if (this.stopRequested) return STOP.normal;
       this.checkpoint = state.checkpoint;
-      return await this.cdc(repl, target, source, planned, state, lenientUntil, await open(spec.source, 'monitor'));
+      return await this.cdc(repl, target, source, planned, state, catchUp, await open(spec.source, 'monitor'));
     } finally {
       this.monitor?.stop();
       this.monitor = undefined;
@@ -319,7 +316,7 @@ export class TaskRunner implements RunningTask {
     source: pg.Client,
     planned: PlannedTable[],
     state: TxnState,
-    lenientUntil: Lsn,
+    resumedLoad: CatchUp,
     monitorDb: pg.Client,
   ): Promise<string> {
     const spec = this.spec;
@@ -370,7 +367,8 @@ export class TaskRunner implements RunningTask {
       applier,
       relations,
       skipBefore: state.lsn,
-      lenientBefore: lenientUntil,
+      lenientBefore: resumedLoad.lenientUntil,
+      tableSkipBefore: resumedLoad.tableSkipBefore,
       startSeq: state.seq,
       batchApply: this.settings.TargetMetadata.BatchApplyEnabled,
       batchRows: tuning.BatchSplitSize > 0 ? Math.min(tuning.BatchSplitSize, 5_000) : 5_000,
@@ -401,7 +399,57 @@ export class TaskRunner implements RunningTask {
     }
   }
 
-  private async fullLoad(planned: PlannedTable[], catalog: SourceTableInfo[], resume: boolean, snapshotName: string | undefined): Promise<FullLoadResult> {
+  /**
+   * resume-processing of a task whose full load did not finish. The original exported snapshot is
+   * gone, so the remaining tables/ranges load from a NEW exported snapshot taken by a temporary slot,
+   * whose consistent point L2 is exact. CDC then replays from the task slot's consistent point
+   * (the first snapshot) and the target converges:
+   *  - keyed tables: changes before L2 are applied leniently (an UPDATE of a missing row inserts
+   *    it), which is idempotent by key (see the invariant in full-load/index.ts);
+   *  - key-less tables loaded in this run hold every change committed before L2 already: their
+   *    changes before L2 are skipped (replaying them would duplicate rows).
+   * Returns undefined when the load was stopped.
+   */
+  private async resumeFullLoad(
+    planned: PlannedTable[],
+    catalog: SourceTableInfo[],
+  ): Promise<CatchUp | undefined> {
+    const tmpSlot = `${this.slotName.slice(0, 55)}_resume`;
+    const source = await connectPostgres(this.spec.source, { applicationNameSuffix: `${this.spec.taskResourceId}:resume` });
+    const snapshotRepl = await ReplicationConnection.open(this.spec.source, `${this.spec.taskResourceId}:snapshot`);
+    try {
+      await dropSlotIfExists(source, tmpSlot);
+      const created = await snapshotRepl.createSlot(tmpSlot, true);
+      const loadedNow = new Set<string>();
+      const seen = new Set<string>();
+      const result = await this.fullLoad(planned, catalog, true, created.snapshotName, (s) => {
+        const key = `${s.SchemaName}\u0000${s.TableName}`;
+        if (!seen.has(key)) {
+          seen.add(key);
+          if (s.TableState !== 'Table completed') loadedNow.add(key);
+        }
+      });
+      if (result.outcome === 'aborted') return undefined;
+      const tableSkipBefore = new Map<string, Lsn>();
+      for (const info of catalog) {
+        const key = `${info.schema}\u0000${info.table}`;
+        if (loadedNow.has(key) && info.primaryKey.length === 0 && info.uniqueKeys.length === 0) tableSkipBefore.set(key, created.consistentPoint);
+      }
+      return { lenientUntil: created.consistentPoint, tableSkipBefore };
+    } finally {
+      await snapshotRepl.close();
+      await dropSlotIfExists(source, tmpSlot).catch(() => {});
+      await source.end().catch(() => {});
+    }
+  }
+
+  private async fullLoad(
+    planned: PlannedTable[],
+    catalog: SourceTableInfo[],
+    resume: boolean,
+    snapshotName: string | undefined,
+    onState?: (s: TableStats) => void,
+  ): Promise<FullLoadResult> {
     const fl = this.settings.FullLoadSettings;
     this.taskStats.FullLoadStartDate ??= new Date().toISOString();
     const result = await runFullLoad({
@@ -421,6 +469,7 @@ export class TaskRunner implements RunningTask {
       resume,
       signal: this.abort.signal,
       onTableState: (s) => {
+        onState?.(s);
         const stat = this.tableStat(s.SchemaName, s.TableName);
         Object.assign(stat, s, { Inserts: stat.Inserts, Updates: stat.Updates, Deletes: stat.Deletes, Ddls: stat.Ddls });
         this.updateFullLoadCounts();
@@ -524,11 +573,6 @@ export class TaskRunner implements RunningTask {
     }
     this.reporter.progress(p);
   }
-}
-
-async function currentWalLsn(db: pg.Client): Promise<Lsn> {
-  const r = await db.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
-  return parseLsn(r.rows[0]!.lsn);
 }
 
 function sourceSetting(spec: TaskSpec, key: string, eca: string): unknown {

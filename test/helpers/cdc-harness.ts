@@ -3,13 +3,18 @@
  * concurrent write workload covering the common types, and compares source and target row by row.
  */
 import pg from 'pg';
-import { mkdtempSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { CdcStats, EndpointConnectionSpec, TableStats, TaskOutcome, TaskReporter, TaskSpec } from '../../src/engine/contracts.js';
 import { defaultTaskSettings } from '../../src/model/task-settings.js';
 import type { PostgresCluster } from './postgres.js';
 import { waitFor } from './ports.js';
+
+const HELPERS_DIR = dirname(fileURLToPath(import.meta.url));
 
 export function endpointSpec(c: PostgresCluster, type: 'source' | 'target', database = 'postgres', settings: Record<string, unknown> = {}): EndpointConnectionSpec {
   return {
@@ -245,5 +250,54 @@ export async function waitConverged(source: PostgresCluster, target: PostgresClu
     }, timeoutMs, 300);
   } catch (err) {
     throw new Error(`${(err as Error).message}\n${JSON.stringify(last, null, 1)}`, { cause: err });
+  }
+}
+
+/** A task running in a child process (test/helpers/run-task.ts), killable like a crashed instance. */
+export class ChildTask {
+  readonly lines: { type: string; outcome?: TaskOutcome; checkpoint?: string; message?: string }[] = [];
+  private readonly proc: ChildProcess;
+  readonly exited: Promise<number | null>;
+
+  constructor(spec: TaskSpec) {
+    const file = join(spec.workDir, 'spec.json');
+    writeFileSync(file, JSON.stringify(spec));
+    this.proc = spawn(process.execPath, ['--import', 'tsx', join(HELPERS_DIR, 'run-task.ts'), file], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let buf = '';
+    this.proc.stdout!.on('data', (d: Buffer) => {
+      buf += d.toString();
+      let i: number;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        this.lines.push(JSON.parse(buf.slice(0, i)) as ChildTask['lines'][number]);
+        buf = buf.slice(i + 1);
+      }
+    });
+    this.exited = new Promise((resolve) => this.proc.once('exit', (code) => resolve(code)));
+  }
+
+  get checkpoints(): string[] {
+    return this.lines.filter((l) => l.type === 'checkpoint').map((l) => l.checkpoint!);
+  }
+
+  get outcome(): TaskOutcome | undefined {
+    return this.lines.filter((l) => l.type === 'status' && l.outcome?.status !== 'running').map((l) => l.outcome)[0];
+  }
+
+  async waitRunning(): Promise<void> {
+    await waitFor('child task running', async () => {
+      if (this.outcome) throw new Error(`task ended: ${JSON.stringify(this.outcome)}`);
+      return this.lines.some((l) => l.type === 'status' && l.outcome?.status === 'running');
+    }, 60_000);
+  }
+
+  kill(): Promise<number | null> {
+    this.proc.kill('SIGKILL');
+    return this.exited;
+  }
+
+  async stop(): Promise<TaskOutcome | undefined> {
+    this.proc.kill('SIGTERM');
+    await this.exited;
+    return this.outcome;
   }
 }

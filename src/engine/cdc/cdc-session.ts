@@ -40,6 +40,8 @@ export interface CdcSessionOptions {
    * an UPDATE whose row is missing then inserts it instead of raising an apply error.
    */
   lenientBefore: Lsn;
+  /** Per source table (`schema\u0000table`): changes of transactions before this LSN are already on the target. */
+  tableSkipBefore: Map<string, Lsn>;
   startSeq: number;
   batchApply: boolean;
   /** Batch mode: commit once the target transaction holds this many changes. */
@@ -59,6 +61,7 @@ export class CdcSession {
   private stopRequested = false;
   private inTxn = false;
   private skipTxn = false;
+  private txnFinal: Lsn = 0n;
   private txnHasRows = false;
   private committed: Lsn;
   private idle: Lsn = 0n;
@@ -139,6 +142,7 @@ export class CdcSession {
         }
         this.inTxn = true;
         this.txnHasRows = false;
+        this.txnFinal = m.finalLsn;
         this.o.applier.lenient = m.finalLsn < this.o.lenientBefore;
         return;
       case 'commit':
@@ -211,6 +215,10 @@ export class CdcSession {
     if (this.skipTxn) return undefined;
     const rel = this.o.relations.get(id);
     if (rel === undefined) throw new Error(`pgoutput: change for relation ${id} before its Relation message`);
+    if (rel && this.o.tableSkipBefore.size > 0) {
+      const before = this.o.tableSkipBefore.get(`${rel.source.schema}\u0000${rel.source.table}`);
+      if (before !== undefined && this.txnFinal < before) return undefined;
+    }
     return rel ?? undefined;
   }
 
