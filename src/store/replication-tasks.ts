@@ -102,6 +102,10 @@ export class ReplicationTaskStore {
     return parseDocs(arns.flatMap((a) => (byArn.has(a) ? [byArn.get(a)!] : [])));
   }
 
+  countByInstance(instanceArn: string): number {
+    return (this.db.prepare('SELECT count(*) AS n FROM replication_tasks WHERE replication_instance = ?').get(instanceArn) as { n: number }).n;
+  }
+
   /** ARNs of an instance's tasks in one status (cheap: no documents parsed). */
   arnsByInstanceAndStatus(instanceArn: string, status: string): string[] {
     return (this.db.prepare('SELECT arn FROM replication_tasks WHERE replication_instance = ? AND status = ?').all(instanceArn, status) as { arn: string }[]).map(

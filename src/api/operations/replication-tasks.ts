@@ -145,7 +145,7 @@ const createReplicationTask = (input: CreateReplicationTaskMessage, { app }: Req
     if (app.store.tasks.count() >= TASK_QUOTA) {
       throw quotaExceeded(`The account already has ${TASK_QUOTA} replication tasks, the most allowed. Delete tasks you no longer need.`);
     }
-    if (app.store.tasks.listByInstance(instance.ReplicationInstanceArn).length >= TASKS_PER_INSTANCE_QUOTA) {
+    if (app.store.tasks.countByInstance(instance.ReplicationInstanceArn) >= TASKS_PER_INSTANCE_QUOTA) {
       throw quotaExceeded(
         `Replication instance ${instance.ReplicationInstanceIdentifier} already has ${TASKS_PER_INSTANCE_QUOTA} replication tasks, the most allowed per instance. Use another instance.`,
       );
