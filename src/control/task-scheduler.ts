@@ -438,7 +438,8 @@ export class TaskScheduler {
     if (this.shuttingDown) return;
     for (const doc of this.app.store.tasks.listByInstance(instanceArn) as TaskDoc[]) {
       if (ACTIVE.includes(doc.Status as TaskStatus)) {
-        const startType = doc.Status === 'running' ? 'resume-processing' : (doc._pendingStart ?? doc._startType ?? 'start-replication');
+        if (doc._pendingStart) continue; // already waiting for the instance (it stopped the task first)
+        const startType = doc.Status === 'running' ? 'resume-processing' : (doc._startType ?? 'start-replication');
         this.markPending(doc.ReplicationTaskArn, startType);
         taskEvent(this.app, doc, `Replication task interrupted: the process of replication instance ${instanceArn} was lost. The task resumes when the instance is back.`, ['Failure']);
       } else if (doc.Status === 'stopping') {
