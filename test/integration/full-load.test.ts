@@ -485,7 +485,7 @@ describe('connection loss', () => {
           if (!killed && (s.FullLoadRows ?? 0) > 30_000) killed = kill(source, 'opendms:TASKFULLLOAD:%');
         },
       },
-      { maxSubTasks: 2, split: { segmentRows: 20_000 }, retry: { attempts: 5, baseDelayMs: 50 } },
+      { maxSubTasks: 4, split: { segmentRows: 20_000 }, retry: { attempts: 5, baseDelayMs: 50 } },
     );
     await killed;
     expect(r.errors).toEqual([]);

@@ -58,7 +58,10 @@ export class SnapshotHolder {
    * The held snapshot is gone (the holder's connection broke): take a new one. Consistency then
    * rests on CDC replaying from before the first snapshot (see index.ts).
    */
-  async replace(): Promise<void> {
+  async replace(failedName: string): Promise<void> {
+    // Several workers notice the loss at once; only the first replaces, the others import the
+    // replacement (replacing again would close the snapshot they are about to import).
+    if (this.name !== failedName) return;
     this.reopening ??= (async () => {
       await this.close();
       this.name = await this.take(undefined);
@@ -80,17 +83,18 @@ export class SnapshotHolder {
 export async function openSourceSession(source: EndpointConnectionSpec, label: string, holder: SnapshotHolder): Promise<pg.Client> {
   for (let attempt = 0; ; attempt++) {
     const client = await connectPostgres(source, { statementTimeoutMs: 0, applicationNameSuffix: label });
+    const name = holder.name;
     try {
       await client.query(TEXT_FIDELITY_SETTINGS);
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
-      await client.query(`SET TRANSACTION SNAPSHOT ${quoteLiteral(holder.name)}`);
+      await client.query(`SET TRANSACTION SNAPSHOT ${quoteLiteral(name)}`);
       return client;
     } catch (err) {
       await client.end().catch(() => {});
       // 22023 invalid snapshot identifier / 0A000: the exporting transaction has ended.
       const code = (err as { code?: string }).code;
-      if (attempt === 0 && (code === '22023' || code === '0A000')) {
-        await holder.replace();
+      if (attempt < 3 && (code === '22023' || code === '0A000')) {
+        await holder.replace(name);
         continue;
       }
       throw err;
