@@ -164,7 +164,13 @@ describe('CreateReplicationInstance', () => {
     const f = await fault(create('another-one', { ResourceIdentifier: 'my-rep-1' }));
     expect(f.name).toBe('ResourceAlreadyExistsFault');
     expect(f.resourceArn).toBe(r.ReplicationInstanceArn);
+    const available = await waitStatus(r.ReplicationInstanceArn!, 'available');
+    expect(available).toMatchObject({ AvailabilityZone: 'us-east-1a', SecondaryAvailabilityZone: 'us-east-1b' });
+    // A failover reboot swaps the zones.
+    const rebooted = await client.send(new RebootReplicationInstanceCommand({ ReplicationInstanceArn: r.ReplicationInstanceArn, ForceFailover: true }));
+    expect(rebooted.ReplicationInstance).toMatchObject({ ReplicationInstanceStatus: 'rebooting', AvailabilityZone: 'us-east-1b', SecondaryAvailabilityZone: 'us-east-1a' });
     await waitStatus(r.ReplicationInstanceArn!, 'available');
+    expect(await eventsOf('with-resource-id')).toContainEqual({ message: 'Multi-AZ failover to us-east-1b completed.', categories: ['Failover'] });
   });
 
   it('refuses a duplicate identifier (case-insensitively) with the existing ARN', async () => {

@@ -292,14 +292,20 @@ function rebootReplicationInstance(input: RebootReplicationInstanceMessage, { ap
   if ((input.ForceFailover || input.ForcePlannedFailover) && !record.MultiAZ) {
     throw invalidCombination(`Replication instance ${record.ReplicationInstanceIdentifier} is not Multi-AZ; a failover reboot needs MultiAZ. Reboot without ForceFailover/ForcePlannedFailover.`);
   }
-  app.store.transaction(() => {
-    const current = requireInstance(app, record.ReplicationInstanceArn);
-    checkAllowed('reboot', current.ReplicationInstanceStatus, current.ReplicationInstanceIdentifier);
-    record.ReplicationInstanceStatus = 'rebooting';
-    app.store.instances.update(record);
-  });
-  event(app, record, 'Rebooting replication instance.', ['Maintenance']);
-  app.instances.restart(record.ReplicationInstanceArn, [{ message: 'Replication instance rebooted.', categories: ['Maintenance'] }]);
+  checkAllowed('reboot', record.ReplicationInstanceStatus, record.ReplicationInstanceIdentifier);
+  const failover = Boolean(input.ForceFailover || input.ForcePlannedFailover);
+  const onHello = [{ message: 'Replication instance rebooted.', categories: ['Maintenance'] }];
+  record.ReplicationInstanceStatus = 'rebooting';
+  if (failover && record.SecondaryAvailabilityZone) {
+    // One process stands for both zones: a failover reboot swaps which zone is primary.
+    const primary = record.AvailabilityZone;
+    record.AvailabilityZone = record.SecondaryAvailabilityZone;
+    record.SecondaryAvailabilityZone = primary;
+    onHello.push({ message: `Multi-AZ failover to ${String(record.AvailabilityZone)} completed.`, categories: ['Failover'] });
+  }
+  app.store.instances.update(record);
+  event(app, record, failover ? 'Rebooting replication instance with a Multi-AZ failover.' : 'Rebooting replication instance.', ['Maintenance']);
+  app.instances.restart(record.ReplicationInstanceArn, onHello);
   return { ReplicationInstance: record };
 }
 
