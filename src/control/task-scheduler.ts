@@ -18,7 +18,7 @@
  * A running task resumed with resume-processing is safe: the engine reads its checkpoint from the
  * target's control table, so nothing is applied twice.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, rmSync } from 'node:fs';
 import type { StartType, TaskOutcome, TaskSpec } from '../engine/contracts.js';
 import type { ControlRequest, HeartbeatMessage, InstanceMessage, TaskProgressMessage } from '../instance/protocol.js';
 import { resourceIdOf } from '../model/arn.js';
@@ -154,6 +154,8 @@ export class TaskScheduler {
       this.app.store.tasks.delete(arn);
       this.app.store.tags.removeAll(arn);
     });
+    // Its spill files and task log on the instance go with it (they count against the instance's storage).
+    rmSync(taskWorkDir(this.app.config.dataDir, doc.ReplicationInstanceArn, arn), { recursive: true, force: true });
     taskEvent(this.app, doc, 'Replication task has been deleted.', ['Deletion']);
   }
 

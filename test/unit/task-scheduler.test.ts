@@ -6,7 +6,7 @@
  * in for the socket (the real socket path is covered by the integration and scenario tests).
  */
 import { EventEmitter } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -372,6 +372,19 @@ describe('control-plane shutdown and restart', () => {
     instances.connect(INSTANCE);
     await flush();
     expect(instances.starts()).toEqual([expect.objectContaining({ startType: 'resume-processing', recoveryCheckpoint: 'checkpoint:V1#1#0/30#0#0#*#0#0' })]);
+  });
+
+  it('removes a deleted task with its tags and its work dir on the instance', async () => {
+    seed('deleting');
+    store.tags.put(TASK, [{ Key: 'k', Value: 'v' }]);
+    const workDir = join(dir, 'instances', 'INSTANCEA', 'tasks', 'TASKRESOURCEID');
+    mkdirSync(workDir, { recursive: true });
+    writeFileSync(join(workDir, 'task.log'), 'x');
+    scheduler = newScheduler();
+    expect(store.tasks.get(TASK)).toBeUndefined();
+    expect(store.tags.list(TASK)).toEqual([]);
+    expect(existsSync(workDir)).toBe(false);
+    expect(events()).toContain('Replication task has been deleted.');
   });
 
   it('finishes what a killed control plane left half-done', async () => {
