@@ -209,7 +209,9 @@ export class TaskRunner implements RunningTask {
       if (planned.length === 0 && this.settings.ErrorBehavior.FailOnNoTablesCaptured) {
         throw new FatalTaskError('the table mappings select no source table (ErrorBehavior.FailOnNoTablesCaptured is true)');
       }
-      this.running();
+      // CDC-only tasks are running once capture has started (a change made after `running` is
+      // never missed); tasks with a full load once the load starts.
+      if (spec.migrationType !== 'cdc') this.running();
 
       if (spec.migrationType === 'full-load') {
         const result = await this.fullLoad(planned, catalog, this.startType === 'resume-processing', undefined);
@@ -350,6 +352,7 @@ export class TaskRunner implements RunningTask {
     // The slot may still be held by the walsender of a task instance that just stopped.
     await waitSlotInactive(source, this.slotName, 15_000);
     repl.start(this.slotName, state.lsn, this.publication);
+    this.running();
 
     const heartbeatOn = sourceSetting(spec, 'HeartbeatEnable', 'heartbeatEnable') !== false && sourceSetting(spec, 'HeartbeatEnable', 'heartbeatEnable') !== 'false';
     const minutes = Number(sourceSetting(spec, 'HeartbeatFrequency', 'heartbeatFrequency') ?? 5);
