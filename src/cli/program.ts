@@ -1,6 +1,7 @@
 /** The `opendms` command: `serve`, plus one subcommand per API operation (named like `aws dms`). */
 import { Command } from 'commander';
 import { configureProgram, registerApiCommands } from './api-commands.js';
+import { registerEngineCommand } from './engine-command.js';
 import { registerServe } from './serve.js';
 
 export function buildProgram(): Command {
@@ -9,6 +10,7 @@ export function buildProgram(): Command {
     .showHelpAfterError();
   configureProgram(program);
   registerServe(program);
+  registerEngineCommand(program);
   registerApiCommands(program);
   return program;
 }

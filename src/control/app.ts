@@ -7,6 +7,7 @@ import type { ServerConfig } from '../config/server-config.js';
 import type { Logger } from '../config/logger.js';
 import { makeArn, generateResourceId, type ArnResourceType } from '../model/arn.js';
 import type { Store, EventRecord, EventSourceType } from '../store/index.js';
+import { startEngineRegistry } from '../engine-bundles/registry.js';
 import { InstanceSupervisor } from './instance-supervisor.js';
 import { TaskMover } from './task-move.js';
 import { TaskScheduler } from './task-scheduler.js';
@@ -26,6 +27,8 @@ export class App {
   readonly tasks: TaskScheduler;
   /** Completes MoveReplicationTask: the target instance takes a `moving` task (see TaskMover). */
   readonly moves: TaskMover;
+  /** Follows the engine bundles under the data dir while the app runs. */
+  private engines?: { close(): void };
 
   constructor(
     readonly config: Readonly<ServerConfig>,
@@ -56,6 +59,7 @@ export class App {
 
   /** Starts background services (instance processes, schedulers). */
   async start(): Promise<void> {
+    this.engines = startEngineRegistry(this.config.dataDir, this.log);
     await this.instances.start();
     this.tasks.start();
     this.moves.start();
@@ -68,5 +72,6 @@ export class App {
     await this.instances.stop();
     await moves;
     this.tasks.detach();
+    this.engines?.close();
   }
 }

@@ -48,6 +48,21 @@ export const RUNNING_ENGINE_VERSION = readBuildVersion();
 
 const versions: EngineVersionInfo[] = [{ version: RUNNING_ENGINE_VERSION, lifecycle: 'DEFAULT_VERSION', releaseStatus: 'prod' }];
 
+/**
+ * Engine bundles found under the data dir (src/engine-bundles/registry.ts) replace the installed
+ * list. The running build is always in it: an entry for its version only sets its lifecycle, and
+ * it keeps running its own code (no bundleDir).
+ */
+export function setInstalledEngineVersions(installed: EngineVersionInfo[]): void {
+  const running = installed.find((v) => v.version === RUNNING_ENGINE_VERSION);
+  versions.splice(
+    0,
+    versions.length,
+    { version: RUNNING_ENGINE_VERSION, lifecycle: running?.lifecycle ?? 'DEFAULT_VERSION', releaseStatus: 'prod' },
+    ...installed.filter((v) => v.version !== RUNNING_ENGINE_VERSION),
+  );
+}
+
 /** Every engine version instances can be created on, oldest first. */
 export function listEngineVersions(): EngineVersionInfo[] {
   return [...versions].sort((a, b) => compareVersions(a.version, b.version));
