@@ -252,6 +252,8 @@ export class TaskRunner implements RunningTask {
         repl = await ReplicationConnection.open(spec.source, `${spec.taskResourceId}:cdc`);
         if (cdcOnly) {
           state = await this.cdcStartPosition(source, repl, userSlot);
+          // Recorded at once, so a resume before the first commit starts from here too.
+          await writeTxnState(target, this.ct, spec.taskResourceId, state);
         } else {
           await dropSlotIfExists(source, this.slotName);
           const created = await repl.createSlot(this.slotName, true);

@@ -104,3 +104,29 @@ describe('full load and CDC, PostgreSQL to PostgreSQL', () => {
     expect(reporter.lastCdc?.retainedWalBytes).toBeGreaterThanOrEqual(0);
   }, 120_000);
 });
+
+describe('full-load-only task and an idle, filtered source', () => {
+  it('finishes a full-load task with FULL_LOAD_ONLY_FINISHED and table statistics', async () => {
+    const reporter = new RecordingReporter();
+    startTask(taskSpec(source, target, { taskId: 'FLONLY', migrationType: 'full-load', tables: 'counters' }), reporter);
+    const final = await reporter.waitFinal(60_000);
+    expect(final).toMatchObject({ status: 'stopped', stopReason: 'Stop Reason FULL_LOAD_ONLY_FINISHED' });
+    expect(reporter.lastTables).toEqual([expect.objectContaining({ SchemaName: 'app', TableName: 'counters', TableState: 'Table completed', FullLoadRows: 20 })]);
+    expect((await source.query(`SELECT 1 FROM pg_replication_slots WHERE slot_name = 'opendms_flonly'`)).rows).toEqual([]);
+  }, 60_000);
+
+  it('confirms the slot past WAL written only to tables it does not replicate', async () => {
+    await source.query('CREATE TABLE public.unrelated (id serial PRIMARY KEY, v text)');
+    const reporter = new RecordingReporter();
+    const task = startTask(taskSpec(source, target, { taskId: 'IDLE', migrationType: 'cdc', tables: 'counters' }), reporter);
+    await reporter.waitRunning();
+    const slotLsn = async () =>
+      (await source.query<{ ok: boolean }>(`SELECT confirmed_flush_lsn >= $1::pg_lsn AS ok FROM pg_replication_slots WHERE slot_name = 'opendms_idle'`, [mark])).rows[0]?.ok;
+    await source.query(`INSERT INTO public.unrelated (v) SELECT 'x' FROM generate_series(1, 2000)`);
+    const mark = (await source.query<{ l: string }>('SELECT pg_current_wal_lsn()::text AS l')).rows[0]!.l;
+    await source.query(`INSERT INTO public.unrelated (v) SELECT 'y' FROM generate_series(1, 2000)`);
+    await waitFor('slot confirmed past unrelated WAL', async () => (await slotLsn()) === true, 30_000, 200);
+    await task.stop();
+    expect((await reporter.waitFinal()).status).toBe('stopped');
+  }, 60_000);
+});
