@@ -161,7 +161,17 @@ async function runCommand(
   try {
     checkQuery(opts.query);
     const config = await resolveCliConfig(opts);
-    const call = await connect(config);
+    const debug = opts.debug ? (line: string): boolean => process.stderr.write(`opendms: ${line}\n`) : undefined;
+    debug?.(`endpoint ${config.endpointUrl}, region ${config.region}${config.profile ? `, profile ${config.profile}` : ''}`);
+    const send = await connect(config);
+    const call: OperationCall = async (operation, input) => {
+      const started = Date.now();
+      try {
+        return await send(operation, input);
+      } finally {
+        debug?.(`${operation} took ${Date.now() - started} ms; credentials from ${config.credentialSource() ?? 'nowhere'}`);
+      }
+    };
     const result = await body(call, opts);
     if (result === undefined) return;
     const shown = opts.query !== undefined ? applyQuery(result, opts.query) : result;

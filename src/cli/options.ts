@@ -19,6 +19,7 @@ export interface GlobalOptions {
   dataDir?: string;
   output?: string;
   query?: string;
+  debug?: boolean;
 }
 
 /** Connection and output options. Defined on the program too, so they may come before the command. */
@@ -30,6 +31,7 @@ export function addGlobalOptions(cmd: Command): void {
     new Option('--data-dir <dir>', 'local service data dir whose credentials file is the last resort (default ~/.opendms, env OPENDMS_DATA_DIR)'),
     new Option('--output <format>', 'json (default), text or table').choices(OUTPUT_FORMATS),
     new Option('--query <jmespath>', 'JMESPath expression applied to the result, e.g. \'ReplicationTasks[].Status\''),
+    new Option('--debug', 'print the endpoint, region, where the credentials came from (never the secret) and each request to stderr'),
   ];
   for (const o of opts) cmd.addOption(o.helpGroup('Global options:'));
 }

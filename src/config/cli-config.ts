@@ -33,6 +33,8 @@ export interface CliConfig {
   dataDir: string;
   /** Resolved lazily (on the first signed request) so `--help` and usage errors never touch files. */
   credentials: AwsCredentialIdentityProvider;
+  /** Where the credentials came from, once resolved (for --debug; never the secret). */
+  credentialSource(): string | undefined;
 }
 
 /** Raised when no credentials can be found; the CLI maps it to the AWS CLI's exit code 253. */
@@ -55,7 +57,8 @@ export async function resolveCliConfig(flags: CliConnectionFlags, env: NodeJS.Pr
   }
   const region =
     flags.region ?? nonEmpty(env.AWS_REGION) ?? nonEmpty(env.AWS_DEFAULT_REGION) ?? (await profileRegion(profile ?? 'default')) ?? DEFAULT_REGION;
-  return Object.freeze({ endpointUrl, region, profile, dataDir, credentials: credentialChain(profile, dataDir, env) });
+  const chain = credentialChain(profile, dataDir, env);
+  return Object.freeze({ endpointUrl, region, profile, dataDir, credentials: chain.provider, credentialSource: () => chain.source });
 }
 
 function nonEmpty(v: string | undefined): string | undefined {
@@ -80,25 +83,36 @@ async function profileRegion(profile: string): Promise<string | undefined> {
  * credential_process, via the SDK's fromIni); finally `<data-dir>/credentials`, profile `opendms`
  * (or the asked-for profile), which `opendms serve` generates on its first start.
  */
-function credentialChain(profile: string | undefined, dataDir: string, env: NodeJS.ProcessEnv): AwsCredentialIdentityProvider {
+function credentialChain(
+  profile: string | undefined,
+  dataDir: string,
+  env: NodeJS.ProcessEnv,
+): { provider: AwsCredentialIdentityProvider; source: string | undefined } {
   let cached: Promise<AwsCredentialIdentity> | undefined;
+  const chain = { provider: (() => (cached ??= resolveOnce())) as AwsCredentialIdentityProvider, source: undefined as string | undefined };
   const resolveOnce = async (): Promise<AwsCredentialIdentity> => {
     const explicitProfile = profile !== undefined;
     const accessKeyId = nonEmpty(env.AWS_ACCESS_KEY_ID);
     const secretAccessKey = nonEmpty(env.AWS_SECRET_ACCESS_KEY);
     if (!explicitProfile && accessKeyId && secretAccessKey) {
       const sessionToken = nonEmpty(env.AWS_SESSION_TOKEN);
+      chain.source = 'environment variables AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY';
       return sessionToken ? { accessKeyId, secretAccessKey, sessionToken } : { accessKeyId, secretAccessKey };
     }
     try {
       const { fromIni } = await import('@aws-sdk/credential-provider-ini');
-      return await fromIni({ profile: profile ?? 'default', ignoreCache: true })();
+      const found = await fromIni({ profile: profile ?? 'default', ignoreCache: true })();
+      chain.source = `profile "${profile ?? 'default'}" of the AWS shared credentials/config files`;
+      return found;
     } catch (err) {
       const fallbackFile = join(dataDir, 'credentials');
       const fallbackProfile = profile ?? CREDENTIALS_PROFILE;
       if (existsSync(fallbackFile)) {
         const found = readCredentialsFile(fallbackFile, fallbackProfile);
-        if (found) return found;
+        if (found) {
+          chain.source = `profile "${fallbackProfile}" of ${fallbackFile} (the local service's credentials)`;
+          return found;
+        }
       }
       if (explicitProfile) {
         throw new CredentialsNotFoundError(
@@ -113,5 +127,5 @@ function credentialChain(profile: string | undefined, dataDir: string, env: Node
       );
     }
   };
-  return () => (cached ??= resolveOnce());
+  return chain;
 }

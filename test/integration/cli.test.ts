@@ -283,9 +283,12 @@ describe('credentials', () => {
   });
 
   it('falls back to the local service credentials file (--data-dir or OPENDMS_DATA_DIR)', async () => {
-    const viaFlag = await local.cli(['describe-replication-instances', '--data-dir', local.dataDir], bare());
+    const viaFlag = await local.cli(['describe-replication-instances', '--data-dir', local.dataDir, '--debug'], bare());
     expect(viaFlag.code, viaFlag.stderr).toBe(0);
     expect(JSON.parse(viaFlag.stdout)).toEqual({ ReplicationInstances: [] });
+    // --debug says where the keys came from, and never prints the secret.
+    expect(viaFlag.stderr).toContain(`credentials from profile "opendms" of ${join(local.dataDir, 'credentials')}`);
+    expect(viaFlag.stderr).not.toMatch(/aws_secret_access_key|secretAccessKey/i);
     const viaEnv = await local.cli(['describe-account-attributes', '--query', 'length(AccountQuotas) > `0`'], bare({ OPENDMS_DATA_DIR: local.dataDir }));
     expect(viaEnv.code, viaEnv.stderr).toBe(0);
     expect(viaEnv.stdout.trim()).toBe('true');

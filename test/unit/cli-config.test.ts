@@ -63,7 +63,10 @@ describe('credentials', () => {
     expect(await (await resolveCliConfig({ dataDir: dir }, env)).credentials()).toMatchObject({ accessKeyId: 'AKDEFAULT' });
 
     writeFileSync(process.env.AWS_SHARED_CREDENTIALS_FILE!, '');
-    expect(await (await resolveCliConfig({ dataDir: dir }, env)).credentials()).toEqual(local);
+    const fallback = await resolveCliConfig({ dataDir: dir }, env);
+    expect(fallback.credentialSource()).toBeUndefined();
+    expect(await fallback.credentials()).toEqual(local);
+    expect(fallback.credentialSource()).toBe(`profile "opendms" of ${join(dir, 'credentials')} (the local service's credentials)`);
   });
 
   it('lets an explicit profile win over environment keys, and finds it in the local file too', async () => {
