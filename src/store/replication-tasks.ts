@@ -32,8 +32,8 @@ export class ReplicationTaskStore {
   insert(t: ReplicationTaskRecord): void {
     this.db
       .prepare(
-        `INSERT INTO replication_tasks (arn, identifier, status, replication_instance, source_endpoint, target_endpoint, created_at, doc)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO replication_tasks (arn, identifier, status, replication_instance, source_endpoint, target_endpoint, created_at, migration_type, doc)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       )
       .run(
         t.ReplicationTaskArn,
@@ -43,6 +43,7 @@ export class ReplicationTaskStore {
         t.SourceEndpointArn,
         t.TargetEndpointArn,
         t.ReplicationTaskCreationDate,
+        t.MigrationType,
         JSON.stringify(t),
       );
   }
@@ -51,7 +52,7 @@ export class ReplicationTaskStore {
     this.db
       .prepare(
         `UPDATE replication_tasks SET identifier = ?, status = ?, replication_instance = ?, source_endpoint = ?,
-         target_endpoint = ?, doc = ? WHERE arn = ?`,
+         target_endpoint = ?, migration_type = ?, doc = ? WHERE arn = ?`,
       )
       .run(
         t.ReplicationTaskIdentifier,
@@ -59,6 +60,7 @@ export class ReplicationTaskStore {
         t.ReplicationInstanceArn,
         t.SourceEndpointArn,
         t.TargetEndpointArn,
+        t.MigrationType,
         JSON.stringify(t),
         t.ReplicationTaskArn,
       );
@@ -86,7 +88,7 @@ export class ReplicationTaskStore {
     return this.db
       .prepare(
         `SELECT arn, identifier, replication_instance AS instance, source_endpoint AS source, target_endpoint AS target,
-         json_extract(doc, '$.MigrationType') AS migrationType FROM replication_tasks ORDER BY created_at, arn`,
+         migration_type AS migrationType FROM replication_tasks ORDER BY created_at, arn`,
       )
       .all() as ReplicationTaskKeys[];
   }

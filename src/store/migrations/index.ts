@@ -1,4 +1,5 @@
 import { migration001 } from './001-initial.js';
+import { migration030 } from './030-task-describe-index.js';
 
 export interface Migration {
   version: number;
@@ -7,4 +8,4 @@ export interface Migration {
 }
 
 /** Every schema migration, in order. Append new ones; never edit one that has shipped. */
-export const migrations: Migration[] = [migration001];
+export const migrations: Migration[] = [migration001, migration030];
