@@ -68,7 +68,6 @@ function defineOperationCommand(cmd: Command, op: string): void {
     cmd.addOption(new Option('--starting-token <token>', 'resume from the NextToken of a previous --max-items call').helpGroup('Pagination options:'));
     cmd.addOption(new Option('--page-size <n>', `items per request (${paginator.limit_key}) while paginating`).helpGroup('Pagination options:'));
   }
-  cmd.addOption(new Option('--no-cli-pager', 'accepted for compatibility with aws scripts (opendms never pages)').hideHelp());
   cmd
     .description(`${operationDocumentation(op)}\n\nCalls the ${op} API operation.`)
     .showHelpAfterError(usageHint(cmd))

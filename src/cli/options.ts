@@ -34,6 +34,8 @@ export function addGlobalOptions(cmd: Command): void {
     new Option('--debug', 'print the endpoint, region, where the credentials came from (never the secret) and each request to stderr'),
   ];
   for (const o of opts) cmd.addOption(o.helpGroup('Global options:'));
+  // Accepted so lines copied from aws scripts run unchanged; opendms never pages.
+  cmd.addOption(new Option('--no-cli-pager').hideHelp());
 }
 
 export function outputFormat(opts: GlobalOptions): OutputFormat {
