@@ -51,6 +51,15 @@ const RELOAD_TIMEOUT_MS = 60_000;
 
 const ACTIVE: readonly TaskStatus[] = ['starting', 'running'];
 
+/** replication-task event categories as DescribeEvents and DescribeEventCategories spell them (spec §13). */
+const TASK_EVENT_CATEGORIES = ['State Change', 'Failure', 'Configuration Change', 'Deletion', 'Creation'];
+
+/** An engine may say `failure` or `state-change`; events are filtered by the AWS spelling. */
+function canonicalCategory(category: string): string {
+  const key = category.toLowerCase().replace(/[-_]/g, ' ');
+  return TASK_EVENT_CATEGORIES.find((c) => c.toLowerCase() === key) ?? category;
+}
+
 export class TaskScheduler {
   private running = false;
   /** Set by stop(): statuses the instances report while the service shuts down are not the user's stops. */
@@ -378,7 +387,7 @@ export class TaskScheduler {
         });
         break;
       case 'task-event':
-        taskEvent(this.app, doc, msg.message, msg.categories);
+        taskEvent(this.app, doc, msg.message, msg.categories.map(canonicalCategory));
         break;
     }
   }

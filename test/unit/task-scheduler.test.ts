@@ -191,6 +191,9 @@ describe('start, run, stop', () => {
     expect(task()._cdc).toMatchObject({ latencySeconds: 2, retainedWalBytes: 4096 });
     expect(store.tableStatistics.list(TASK)).toEqual([expect.objectContaining({ TableName: 'orders', FullLoadRows: 10 })]);
 
+    instances.report({ type: 'task-event', taskArn: TASK, message: 'retained WAL above the threshold', categories: ['failure'] });
+    expect(store.events.query({ sourceIdentifier: 'orders', categories: ['Failure'] }).map((e) => e.Message)).toEqual(['retained WAL above the threshold']);
+
     instances.report({ type: 'task-checkpoint', taskArn: TASK, recoveryCheckpoint: 'checkpoint:V1#1#0/10#0#0#*#0#0' });
     expect(task().RecoveryCheckpoint).toBe('checkpoint:V1#1#0/10#0#0#*#0#0');
 
