@@ -15,7 +15,7 @@
 import type pg from 'pg';
 import { formatLsn, parseLsn } from '../model/lsn.js';
 import type { Lsn } from '../model/lsn.js';
-import { quoteIdent } from '../connectors/postgres/sql.js';
+import { quoteIdent, quoteLiteral } from '../connectors/postgres/sql.js';
 
 export type TxnPhase = 'full-load' | 'cdc';
 
@@ -120,10 +120,18 @@ export async function readTxnState(db: pg.ClientBase, ct: ControlTables, taskNam
   return state;
 }
 
-/** The upsert the applier runs inside its transaction; parameters: task, checkpoint, lsn, seq, phase, commit time. */
-export function txnStateUpsertSql(ct: ControlTables): string {
+/**
+ * The upsert the applier runs inside its transaction, with values inlined so it can travel in the
+ * same simple-query batch as the COMMIT (one round trip per target transaction saved).
+ */
+export function txnStateUpsertLiteralSql(
+  ct: ControlTables,
+  taskName: string,
+  s: { checkpoint: string; lsn: Lsn; seq: number; phase: TxnPhase; commitTime: Date | null },
+): string {
+  const time = s.commitTime ? `${quoteLiteral(s.commitTime.toISOString())}::timestamptz` : 'NULL';
   return `INSERT INTO ${ct.txnState} (task_name, checkpoint, commit_lsn, seq, phase, commit_time, updated_at)
-          VALUES ($1, $2, $3::pg_lsn, $4, $5, $6, now())
+          VALUES (${quoteLiteral(taskName)}, ${quoteLiteral(s.checkpoint)}, '${formatLsn(s.lsn)}'::pg_lsn, ${Math.trunc(s.seq)}, ${quoteLiteral(s.phase)}, ${time}, now())
           ON CONFLICT (task_name) DO UPDATE SET checkpoint = EXCLUDED.checkpoint, commit_lsn = EXCLUDED.commit_lsn,
             seq = EXCLUDED.seq, phase = EXCLUDED.phase, commit_time = EXCLUDED.commit_time, updated_at = now()`;
 }

@@ -20,10 +20,9 @@
  */
 import type pg from 'pg';
 import { classifyPostgresError } from '../../connectors/postgres/errors.js';
-import { formatLsn } from '../../model/lsn.js';
 import type { Lsn } from '../../model/lsn.js';
 import type { ControlTables, TxnPhase } from '../control-tables.js';
-import { insertApplyException, txnStateUpsertSql } from '../control-tables.js';
+import { insertApplyException, txnStateUpsertLiteralSql } from '../control-tables.js';
 import type { ApplyTable, Row } from './apply-table.js';
 import { keyOf, NetChanges } from './net-changes.js';
 import type { NetEntry } from './net-changes.js';
@@ -182,8 +181,12 @@ export class Applier {
     const work = [...this.pending.values()];
     this.pending = new Map();
     this.pendingRows = 0;
-    await this.begin();
-    await this.db.query('SAVEPOINT opendms_chunk');
+    // Round trips dominate small transactions, so the BEGIN / savepoint bookkeeping rides along
+    // with neighbouring statements (simple-query batches) instead of costing its own trips.
+    const release = this.chunkOpen ? 'RELEASE SAVEPOINT opendms_chunk; ' : '';
+    await this.db.query(this.inTxn ? `${release}SAVEPOINT opendms_chunk` : 'BEGIN; SAVEPOINT opendms_chunk');
+    this.inTxn = true;
+    this.chunkOpen = true;
     try {
       for (const p of work) await this.applySet(p);
     } catch (err) {
@@ -191,7 +194,6 @@ export class Applier {
       await this.db.query('ROLLBACK TO SAVEPOINT opendms_chunk');
       for (const p of work) await this.applyOneByOne(p);
     }
-    await this.db.query('RELEASE SAVEPOINT opendms_chunk');
   }
 
   /**
@@ -200,16 +202,10 @@ export class Applier {
    */
   async commit(position: { checkpoint: string; lsn: Lsn; seq: number; phase: TxnPhase; commitTime: Date | null }): Promise<TableCounts[]> {
     await this.flush();
-    await this.begin();
-    await this.db.query(txnStateUpsertSql(this.opts.controlTables), [
-      this.opts.taskName,
-      position.checkpoint,
-      formatLsn(position.lsn),
-      position.seq,
-      position.phase,
-      position.commitTime,
-    ]);
-    await this.db.query('COMMIT');
+    const release = this.chunkOpen ? 'RELEASE SAVEPOINT opendms_chunk; ' : '';
+    const upsert = txnStateUpsertLiteralSql(this.opts.controlTables, this.opts.taskName, position);
+    await this.db.query(this.inTxn ? `${release}${upsert}; COMMIT` : `BEGIN; ${upsert}; COMMIT`);
+    this.chunkOpen = false;
     this.inTxn = false;
     const counts = [...this.counts.values()];
     this.counts = new Map();
@@ -221,6 +217,7 @@ export class Applier {
     this.pending = new Map();
     this.pendingRows = 0;
     this.counts = new Map();
+    this.chunkOpen = false;
     if (this.inTxn) {
       this.inTxn = false;
       await this.db.query('ROLLBACK');
@@ -257,6 +254,9 @@ export class Applier {
     await this.db.query('BEGIN');
     this.inTxn = true;
   }
+
+  /** Whether a chunk savepoint is open (released lazily with the next statement batch). */
+  private chunkOpen = false;
 
   private async moveKey(t: ApplyTable, row: Row, oldKey: Row): Promise<void> {
     // A key change cannot be netted (two keys); apply what is pending, then move the row.
