@@ -238,10 +238,6 @@ export class TaskScheduler {
     } catch (err) {
       throw invalidState(`Replication instance ${doc.ReplicationInstanceArn} could not reload tables of replication task ${doc.ReplicationTaskIdentifier}: ${(err as Error).message}`);
     }
-    patchTask(this.app, arn, (d) => {
-      const stats = { ...((d.ReplicationTaskStats as Record<string, unknown> | undefined) ?? {}), FreshStartDate: new Date().toISOString() };
-      d.ReplicationTaskStats = stats;
-    });
     taskEvent(this.app, doc, `Reload of ${tables.length} table(s) requested: ${tables.map((t) => `${t.SchemaName}.${t.TableName}`).join(', ')}.`, ['State Change']);
   }
 
