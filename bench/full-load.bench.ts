@@ -126,7 +126,7 @@ export async function run(): Promise<void> {
         target: endpoint(tgt, 'target', database),
         tables: planned,
         catalog,
-        settings: { targetTablePrepMode: 'DROP_AND_CREATE', maxSubTasks: JOBS, commitRate: 10000, createPkAfterFullLoad, split: { segmentRows: 250_000 } },
+        settings: { targetTablePrepMode: 'DROP_AND_CREATE', maxSubTasks: JOBS, commitRate: 10000, createPkAfterFullLoad },
         controlSchema: 'public',
         taskName: 'BENCH',
         resume: false,

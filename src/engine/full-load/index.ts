@@ -342,6 +342,9 @@ export async function runFullLoad(o: FullLoadOptions): Promise<FullLoadResult> {
     const targetName = qualifiedName(t.def.schema, t.def.table);
     let counted = 0;
     try {
+      // A bounded key range must read only its rows: a sequential scan per range would read the
+      // whole table once per range. The planner then picks an index or bitmap scan.
+      await w.setSequentialScans(src, seg.range.lower === undefined && seg.range.upper === undefined);
       await tgt.query('BEGIN');
       if (seg.deleteFirst && t.ownsRows) await tgt.query(deleteRangeSql(t, seg.range, targetName));
       const out = src.query(copyStreams.to(`COPY (${select}) TO STDOUT`));
@@ -535,8 +538,17 @@ class Worker {
     return this.target;
   }
 
+  private seqScans = true;
+
+  async setSequentialScans(source: pg.Client, on: boolean): Promise<void> {
+    if (this.seqScans === on) return;
+    await source.query(`SET enable_seqscan = ${on ? 'on' : 'off'}`);
+    this.seqScans = on;
+  }
+
   /** Abandons both sessions (in-flight COPY and transaction roll back on the servers). */
   drop(): void {
+    this.seqScans = true;
     destroyClient(this.source);
     destroyClient(this.target);
     this.source = undefined;
