@@ -21,6 +21,8 @@ import {
   ListTagsForResourceCommand,
   ModifyReplicationInstanceCommand,
   RebootReplicationInstanceCommand,
+  StartReplicationTaskCommand,
+  StopReplicationTaskCommand,
   type CreateReplicationInstanceMessage,
   type DatabaseMigrationServiceClient,
   type ReplicationInstance,
@@ -28,7 +30,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { windowStartingAt } from '../../src/control/instance-maintenance.js';
 import { instancePid, instanceWorkDir, isAlive, steadyClient } from '../helpers/instances.js';
-import { waitFor } from '../helpers/ports.js';
+import { freePort, waitFor } from '../helpers/ports.js';
 import { OPENDMS_BIN, REPO_ROOT, TEST_KEYS, startService, type RunningService } from '../helpers/service.js';
 
 let svc: RunningService;
@@ -429,12 +431,13 @@ describe('Reboot, Modify and Delete', () => {
     );
   });
 
-  it('refuses to delete an instance while a task is assigned to it', async () => {
+  it('refuses to delete an instance while a task is assigned to it; the task log of a task that ran is listed', async () => {
     const inst = await createAvailable('with-task');
+    const deadPort = await freePort();
     const endpoint = async (id: string, type: 'source' | 'target'): Promise<string> =>
       (
         await client.send(
-          new CreateEndpointCommand({ EndpointIdentifier: id, EndpointType: type, EngineName: 'postgres', ServerName: '127.0.0.1', Port: 5432, DatabaseName: 'db', Username: 'u', Password: 'p' }),
+          new CreateEndpointCommand({ EndpointIdentifier: id, EndpointType: type, EngineName: 'postgres', ServerName: '127.0.0.1', Port: deadPort, DatabaseName: 'db', Username: 'u', Password: 'p' }),
         )
       ).Endpoint!.EndpointArn!;
     const source = await endpoint('inst-src', 'source');
@@ -459,6 +462,22 @@ describe('Reboot, Modify and Delete', () => {
       const t = await client.send(new DescribeReplicationTasksCommand({ Filters: [{ Name: 'replication-task-arn', Values: [taskArn] }] }));
       return t.ReplicationTasks![0]!.Status === 'ready';
     }, 20_000, 50);
+    // Run it: the instance hosts it (nothing listens on the endpoints' port) and keeps its log
+    // where DescribeReplicationInstanceTaskLogs looks.
+    await client.send(new StartReplicationTaskCommand({ ReplicationTaskArn: taskArn, StartReplicationTaskType: 'start-replication' }));
+    const logs = await waitFor('the task log', async () => {
+      const out = await client.send(new DescribeReplicationInstanceTaskLogsCommand({ ReplicationInstanceArn: inst.ReplicationInstanceArn }));
+      return (out.ReplicationInstanceTaskLogs?.[0]?.ReplicationInstanceTaskLogSize ?? 0) > 0 ? out.ReplicationInstanceTaskLogs : undefined;
+    }, 20_000, 50);
+    expect(logs).toEqual([{ ReplicationTaskName: 'assigned-task', ReplicationTaskArn: taskArn, ReplicationInstanceTaskLogSize: expect.any(Number) }]);
+    await client.send(new StopReplicationTaskCommand({ ReplicationTaskArn: taskArn })).catch((err: { name?: string }) => {
+      if (err.name !== 'InvalidResourceStateFault') throw err; // it failed by itself already: nothing to stop
+    });
+    await waitFor('the task to stop', async () => {
+      const t = await client.send(new DescribeReplicationTasksCommand({ Filters: [{ Name: 'replication-task-arn', Values: [taskArn] }] }));
+      return ['stopped', 'failed'].includes(t.ReplicationTasks![0]!.Status!);
+    }, 30_000, 50);
+
     await client.send(new DeleteReplicationTaskCommand({ ReplicationTaskArn: taskArn }));
     await waitFor('the task to be deleted', async () => {
       const f = await fault(client.send(new DescribeReplicationTasksCommand({ Filters: [{ Name: 'replication-task-arn', Values: [taskArn] }] }))).catch(() => undefined);
