@@ -24,12 +24,13 @@ import { cpSync, existsSync, rmSync } from 'node:fs';
 import type { App } from './app.js';
 import { endpointConnectionSpec } from './endpoint-spec.js';
 import { taskWorkDir } from './instance-paths.js';
-import { getTask, taskEvent, updateTask, type TaskDoc } from './task-record.js';
+import { getTask, taskEvent, taskFacts, updateTask, type TaskDoc } from './task-record.js';
+import { TASKS_PER_INSTANCE_QUOTA } from '../api/operations/replication-tasks.js';
 import { READABLE_CHECKPOINT_VERSIONS } from '../engine/checkpoint.js';
 import { readManifest } from '../engine-bundles/manifest.js';
 import { compareVersions, findEngineVersion, type EngineVersionInfo } from '../model/engine-versions.js';
-import { invalidState, type DmsFault } from '../model/faults.js';
-import type { TaskStatus } from '../model/task-state-machine.js';
+import { invalidState, notFound, quotaExceeded, type DmsFault } from '../model/faults.js';
+import { transition, type TaskStatus } from '../model/task-state-machine.js';
 import type { ReplicationInstanceRecord } from '../store/index.js';
 
 const GiB = 1024 ** 3;
@@ -103,6 +104,125 @@ export function engineCompatibilityFault(task: TaskDoc, from: ReplicationInstanc
     }
   }
   return undefined;
+}
+
+/** GB of the target's AllocatedStorage already taken: the larger of measured usage and hosted reservations. */
+export function storageTakenGb(app: App, target: ReplicationInstanceRecord, exceptTaskArn?: string): { takenGb: number; hosted: number } {
+  const hosted = (app.store.tasks.listByInstance(target.ReplicationInstanceArn) as TaskDoc[]).filter((t) => t.ReplicationTaskArn !== exceptTaskArn);
+  const reservedGb = hosted.reduce((sum, t) => sum + taskStorageReservationGb(t.ReplicationTaskSettings), 0);
+  const usedGb = (app.instances.processInfo(target.ReplicationInstanceArn).heartbeat?.storageUsedBytes ?? 0) / GiB;
+  return { takenGb: Math.max(reservedGb, usedGb), hosted: hosted.length };
+}
+
+function checkStorage(app: App, doc: TaskDoc, target: ReplicationInstanceRecord): void {
+  const needGb = taskStorageReservationGb(doc.ReplicationTaskSettings);
+  const { takenGb, hosted } = storageTakenGb(app, target, doc.ReplicationTaskArn);
+  if (takenGb + needGb > target.AllocatedStorage) {
+    throw new Error(
+      `not enough storage on replication instance ${target.ReplicationInstanceIdentifier}: the task needs ${needGb} GB ` +
+        `(${BASE_TASK_RESERVATION_GB} GB for logs plus ChangeProcessingTuning.MemoryLimitTotal rounded up to GB), ` +
+        `${takenGb.toFixed(takenGb % 1 ? 2 : 0)} GB of its ${target.AllocatedStorage} GB AllocatedStorage are taken by the ${hosted} task(s) it hosts. ` +
+        'Increase AllocatedStorage with ModifyReplicationInstance, or move the task to another instance',
+    );
+  }
+}
+
+/** Resolves once the instance's process is connected; no polling, no sleep. */
+function connected(app: App, instanceArn: string, name: string): Promise<void> {
+  if (app.instances.isConnected(instanceArn)) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const onConnected = (arn: string): void => {
+      if (arn !== instanceArn) return;
+      clearTimeout(timer);
+      app.instances.off('instance-connected', onConnected);
+      resolve();
+    };
+    const timer = setTimeout(() => {
+      app.instances.off('instance-connected', onConnected);
+      reject(new Error(`replication instance ${name} did not come up within ${CONNECT_TIMEOUT_MS / 1000} s`));
+    }, CONNECT_TIMEOUT_MS);
+    app.instances.on('instance-connected', onConnected);
+  });
+}
+
+/**
+ * Whether instance `toArn` can take the task: available, room for its storage reservation, its
+ * process up, and both endpoints reachable from it. Throws an Error saying what is missing. Used by
+ * a move, and by the cascading upgrade to prepare a task on the target while it still runs.
+ * `recheck` is called after each wait (a move uses it to notice it was cancelled).
+ */
+export async function checkTargetCanTake(app: App, doc: TaskDoc, toArn: string, recheck: () => TaskDoc = () => doc): Promise<void> {
+  const target = app.store.instances.get(toArn);
+  if (!target) throw new Error(`replication instance ${toArn} no longer exists`);
+  if (target.ReplicationInstanceStatus !== 'available') {
+    throw new Error(`replication instance ${target.ReplicationInstanceIdentifier} is in status ${target.ReplicationInstanceStatus}, not available`);
+  }
+  checkStorage(app, doc, target);
+  await connected(app, toArn, target.ReplicationInstanceIdentifier);
+  const current = recheck();
+  const tests = [current.SourceEndpointArn, current.TargetEndpointArn].map(async (endpointArn) => {
+    const spec = endpointConnectionSpec(app, endpointArn);
+    try {
+      await app.instances.request(toArn, { type: 'test-connection', endpoint: spec }, TEST_TIMEOUT_MS);
+    } catch (err) {
+      throw new Error(
+        `replication instance ${target.ReplicationInstanceIdentifier} cannot connect to ${spec.endpointType} endpoint ${spec.endpointIdentifier}: ${(err as Error).message}`,
+        { cause: err },
+      );
+    }
+  });
+  await Promise.all(tests);
+}
+
+/**
+ * MoveReplicationTask's synchronous part: every check that can be answered now (the faults of
+ * spec §3.3), then `moving` persisted with TargetReplicationInstanceArn, then the move begun in
+ * the background. Returns the stored document (status `moving`).
+ */
+export function requestMove(app: App, taskArn: string, targetArn: string): TaskDoc {
+  const task = getTask(app, taskArn);
+  const target = app.store.instances.get(targetArn);
+  if (!target) {
+    throw notFound(`Replication instance ${targetArn} (TargetReplicationInstanceArn) not found. Check the ARN with DescribeReplicationInstances.`);
+  }
+  // The status check first: a moving or running task is refused whatever the target.
+  const allowed = transition(taskFacts(task), { type: 'Move' });
+  if (!allowed.ok) throw allowed.fault;
+  if (task.ReplicationInstanceArn === target.ReplicationInstanceArn) {
+    throw invalidState(
+      `Replication task ${task.ReplicationTaskIdentifier} already runs on replication instance ${target.ReplicationInstanceIdentifier}; ` +
+        'give another instance as TargetReplicationInstanceArn.',
+    );
+  }
+  if (target.ReplicationInstanceStatus !== 'available') {
+    throw invalidState(
+      `Replication instance ${target.ReplicationInstanceIdentifier} is in status ${target.ReplicationInstanceStatus}; ` +
+        'a task can move only to an available instance. Wait until it is available (aws dms wait replication-instance-available).',
+    );
+  }
+  const compatibility = engineCompatibilityFault(task, app.store.instances.get(task.ReplicationInstanceArn), target);
+  if (compatibility) throw compatibility;
+
+  const doc = app.store.transaction(() => {
+    // Counted inside the transaction, with the moves already heading there, so two moves cannot both squeeze in.
+    const hosted = app.store.tasks.listByInstance(targetArn).length;
+    const incoming = (app.store.tasks.list() as MovingTaskDoc[]).filter((t) => t.Status === 'moving' && t.TargetReplicationInstanceArn === targetArn).length;
+    if (hosted + incoming >= TASKS_PER_INSTANCE_QUOTA) {
+      throw quotaExceeded(
+        `Replication instance ${target.ReplicationInstanceIdentifier} already has ${hosted + incoming} replication tasks (including moves under way), ` +
+          `the most allowed per instance is ${TASKS_PER_INSTANCE_QUOTA}. Move the task to another instance.`,
+      );
+    }
+    return updateTask(app, task.ReplicationTaskArn, { type: 'Move' }, (d, from) => {
+      const m = d as MovingTaskDoc;
+      // From failed-move, a retry returns to the status the first attempt left.
+      m._moveResting = from === 'failed-move' ? (m._moveResting ?? (m._hasRun ? 'stopped' : 'ready')) : from;
+      m.TargetReplicationInstanceArn = targetArn;
+    });
+  });
+  taskEvent(app, doc, `Replication task is moving to replication instance ${target.ReplicationInstanceIdentifier}.`, ['State Change']);
+  app.moves.begin(doc.ReplicationTaskArn);
+  return doc;
 }
 
 class MoveAborted extends Error {}
@@ -195,61 +315,7 @@ export class TaskMover {
 
   /** The target takes the task: it is up, has storage room, and reaches both endpoints. */
   private async prepare(taskArn: string, moveId: string, toArn: string): Promise<void> {
-    let doc = this.current(taskArn, moveId);
-    const target = this.app.store.instances.get(toArn);
-    if (!target) throw new Error(`replication instance ${toArn} no longer exists`);
-    if (target.ReplicationInstanceStatus !== 'available') {
-      throw new Error(`replication instance ${target.ReplicationInstanceIdentifier} is in status ${target.ReplicationInstanceStatus}, not available`);
-    }
-    this.checkStorage(doc, target);
-    await this.connected(toArn, target.ReplicationInstanceIdentifier);
-    doc = this.current(taskArn, moveId);
-    const tests = [doc.SourceEndpointArn, doc.TargetEndpointArn].map(async (endpointArn) => {
-      const spec = endpointConnectionSpec(this.app, endpointArn);
-      try {
-        await this.app.instances.request(toArn, { type: 'test-connection', endpoint: spec }, TEST_TIMEOUT_MS);
-      } catch (err) {
-        throw new Error(
-          `replication instance ${target.ReplicationInstanceIdentifier} cannot connect to ${spec.endpointType} endpoint ${spec.endpointIdentifier}: ${(err as Error).message}`,
-          { cause: err },
-        );
-      }
-    });
-    await Promise.all(tests);
-  }
-
-  private checkStorage(doc: TaskDoc, target: ReplicationInstanceRecord): void {
-    const needGb = taskStorageReservationGb(doc.ReplicationTaskSettings);
-    const hosted = (this.app.store.tasks.listByInstance(target.ReplicationInstanceArn) as TaskDoc[]).filter((t) => t.ReplicationTaskArn !== doc.ReplicationTaskArn);
-    const reservedGb = hosted.reduce((sum, t) => sum + taskStorageReservationGb(t.ReplicationTaskSettings), 0);
-    const usedGb = (this.app.instances.processInfo(target.ReplicationInstanceArn).heartbeat?.storageUsedBytes ?? 0) / GiB;
-    const takenGb = Math.max(reservedGb, usedGb);
-    if (takenGb + needGb > target.AllocatedStorage) {
-      throw new Error(
-        `not enough storage on replication instance ${target.ReplicationInstanceIdentifier}: the task needs ${needGb} GB ` +
-          `(${BASE_TASK_RESERVATION_GB} GB for logs plus ChangeProcessingTuning.MemoryLimitTotal rounded up to GB), ` +
-          `${takenGb.toFixed(takenGb % 1 ? 2 : 0)} GB of its ${target.AllocatedStorage} GB AllocatedStorage are taken by the ${hosted.length} task(s) it hosts. ` +
-          'Increase AllocatedStorage with ModifyReplicationInstance, or move the task to another instance',
-      );
-    }
-  }
-
-  /** Resolves once the instance's process is connected; no polling, no sleep. */
-  private connected(instanceArn: string, name: string): Promise<void> {
-    if (this.app.instances.isConnected(instanceArn)) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const onConnected = (arn: string): void => {
-        if (arn !== instanceArn) return;
-        clearTimeout(timer);
-        this.app.instances.off('instance-connected', onConnected);
-        resolve();
-      };
-      const timer = setTimeout(() => {
-        this.app.instances.off('instance-connected', onConnected);
-        reject(new Error(`replication instance ${name} did not come up within ${CONNECT_TIMEOUT_MS / 1000} s`));
-      }, CONNECT_TIMEOUT_MS);
-      this.app.instances.on('instance-connected', onConnected);
-    });
+    await checkTargetCanTake(this.app, this.current(taskArn, moveId), toArn, () => this.current(taskArn, moveId));
   }
 
   private fail(taskArn: string, moveId: string, toArn: string, reason: string): void {
