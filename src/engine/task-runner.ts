@@ -53,6 +53,9 @@ const STOP = {
   fatal: 'Stop Reason FATAL_ERROR',
 } as const;
 
+/** cdc() result: paused for ReloadTables. */
+const RELOAD = 'reload';
+
 /** An error no retry can fix (bad position, missing slot, STOP_TASK policy, ...). */
 class FatalTaskError extends Error {}
 
@@ -84,6 +87,8 @@ export class TaskRunner implements RunningTask {
   private cdcLive: { latencySeconds: number; pendingChanges: number } = { latencySeconds: 0, pendingChanges: 0 };
   private monitor: SourceMonitor | undefined;
   private fullLoadPercent: number | undefined;
+  private readonly reloadQueue: { SchemaName: string; TableName: string }[] = [];
+  private pausedAt: { lsn: Lsn; seq: number } | undefined;
   private retainedWalBytes: number | undefined;
   readonly done: Promise<void>;
 
@@ -115,11 +120,13 @@ export class TaskRunner implements RunningTask {
   }
 
   async reloadTables(tables: { SchemaName: string; TableName: string }[]): Promise<void> {
-    // Reloading single tables while CDC runs is not implemented yet: say so rather than pretend.
-    this.reporter.event(
-      `ReloadTables (${tables.map((t) => `${t.SchemaName}.${t.TableName}`).join(', ')}) is not supported by this engine version yet; use StartReplicationTask reload-target`,
-      ['failure'],
-    );
+    if (this.spec.migrationType !== 'full-load-and-cdc') {
+      this.reporter.event('ReloadTables applies to full-load-and-cdc tasks while they run CDC', ['failure']);
+      return;
+    }
+    this.reloadQueue.push(...tables);
+    // CDC pauses at the next transaction boundary; runOnce then reloads (see reloadNow).
+    this.session?.requestStop();
   }
 
   // ---- lifecycle ----
@@ -270,7 +277,22 @@ export class TaskRunner implements RunningTask {
       }
       if (this.stopRequested) return STOP.normal;
       this.checkpoint = state.checkpoint;
-      return await this.cdc(repl, target, source, planned, state, catchUp, await open(spec.source, 'monitor'));
+      const monitorDb = await open(spec.source, 'monitor');
+      for (;;) {
+        const end = await this.cdc(repl, target, source, planned, state, catchUp, monitorDb);
+        if (end !== RELOAD) return end;
+        // ReloadTables: CDC paused at a transaction boundary; reload, then continue from there.
+        await repl.close();
+        const position: TxnState = { checkpoint: this.checkpoint ?? state.checkpoint, lsn: this.pausedAt!.lsn, seq: this.pausedAt!.seq, phase: 'cdc' };
+        const reloaded = await this.reloadNow(planned, catalog);
+        if (reloaded === undefined) return STOP.normal;
+        const tableSkipBefore = new Map(catchUp.tableSkipBefore);
+        for (const [k, lsn] of reloaded) tableSkipBefore.set(k, lsn);
+        catchUp = { lenientUntil: catchUp.lenientUntil, tableSkipBefore };
+        state = { ...position, catchUp };
+        await writeTxnState(target, this.ct, spec.taskResourceId, state);
+        repl = await ReplicationConnection.open(spec.source, `${spec.taskResourceId}:cdc`);
+      }
     } finally {
       this.monitor?.stop();
       this.monitor = undefined;
@@ -358,13 +380,14 @@ export class TaskRunner implements RunningTask {
 
     const heartbeatOn = sourceSetting(spec, 'HeartbeatEnable', 'heartbeatEnable') !== false && sourceSetting(spec, 'HeartbeatEnable', 'heartbeatEnable') !== 'false';
     const minutes = Number(sourceSetting(spec, 'HeartbeatFrequency', 'heartbeatFrequency') ?? 5);
-    this.monitor = new SourceMonitor(monitorDb, {
+    this.monitor ??= new SourceMonitor(monitorDb, {
       slotName: this.slotName,
       heartbeatMs: heartbeatOn ? Math.max(1, minutes) * 60_000 : null,
       alarmBytes: this.settings.OpendmsSettings.RetainedWalAlarmBytes,
       onAlarm: (bytes) => this.reporter.event(`replication slot ${this.slotName} holds back ${bytes} bytes of WAL on the source`, ['state change']),
     });
     this.monitor.start();
+
 
     const tuning = this.settings.ChangeProcessingTuning;
     const session = new CdcSession({
@@ -397,11 +420,38 @@ export class TaskRunner implements RunningTask {
           if (this.stopRequested) return STOP.normal;
           throw new Error('the source closed the replication stream');
         default:
+          if (!this.stopRequested && this.reloadQueue.length > 0) {
+            this.pausedAt = { lsn: session.lastCommitted, seq: session.checkpointSeq };
+            return RELOAD;
+          }
           return STOP.normal;
       }
     } finally {
       this.session = undefined;
     }
+  }
+
+  /**
+   * ReloadTables while CDC is paused at a transaction boundary: the tables are loaded again
+   * (TargetTablePrepMode) from a fresh exported snapshot at LSN L; CDC then skips their changes
+   * from transactions before L (already in the snapshot) and applies the rest. The skip bounds are
+   * stored with the checkpoint on the target, so a restart keeps them. Returns undefined on stop.
+   */
+  private async reloadNow(planned: PlannedTable[], catalog: SourceTableInfo[]): Promise<Map<string, Lsn> | undefined> {
+    const wanted = this.reloadQueue.splice(0);
+    const tables = planned.filter((t) => wanted.some((w) => w.SchemaName === t.source.schema && w.TableName === t.source.table));
+    const unknown = wanted.filter((w) => !tables.some((t) => t.source.schema === w.SchemaName && t.source.table === w.TableName));
+    if (unknown.length > 0) this.reporter.event(`ReloadTables: ${unknown.map((w) => `${w.SchemaName}.${w.TableName}`).join(', ')} not part of the task`, ['failure']);
+    if (tables.length === 0) return new Map();
+    for (const t of tables) {
+      const stat = this.tableStat(t.source.schema, t.source.table);
+      stat.TableState = 'Table is being reloaded';
+      stat.FullLoadReloaded = true;
+    }
+    this.reporter.event(`reloading ${tables.map((t) => `${t.source.schema}.${t.source.table}`).join(', ')}`, ['state change']);
+    const loaded = await this.loadFromFreshSnapshot(tables, catalog, false);
+    if (!loaded) return undefined;
+    return new Map(tables.map((t) => [`${t.source.schema}\u0000${t.source.table}`, loaded.snapshotLsn]));
   }
 
   /**
@@ -415,19 +465,36 @@ export class TaskRunner implements RunningTask {
    *    changes before L2 are skipped (replaying them would duplicate rows).
    * Returns undefined when the load was stopped.
    */
-  private async resumeFullLoad(
-    planned: PlannedTable[],
+  private async resumeFullLoad(planned: PlannedTable[], catalog: SourceTableInfo[]): Promise<CatchUp | undefined> {
+    const loaded = await this.loadFromFreshSnapshot(planned, catalog, true);
+    if (!loaded) return undefined;
+    const tableSkipBefore = new Map<string, Lsn>();
+    for (const info of catalog) {
+      const key = `${info.schema}\u0000${info.table}`;
+      if (loaded.loadedNow.has(key) && info.primaryKey.length === 0 && info.uniqueKeys.length === 0) tableSkipBefore.set(key, loaded.snapshotLsn);
+    }
+    return { lenientUntil: loaded.snapshotLsn, tableSkipBefore };
+  }
+
+  /**
+   * Runs the full loader from a snapshot exported by a temporary slot, whose consistent point is
+   * the exact LSN of that snapshot (every transaction committed before it is in the snapshot, none
+   * after). Returns that LSN and the tables this run loaded; undefined when stopped.
+   */
+  private async loadFromFreshSnapshot(
+    tables: PlannedTable[],
     catalog: SourceTableInfo[],
-  ): Promise<CatchUp | undefined> {
-    const tmpSlot = `${this.slotName.slice(0, 55)}_resume`;
-    const source = await connectPostgres(this.spec.source, { applicationNameSuffix: `${this.spec.taskResourceId}:resume` });
+    resume: boolean,
+  ): Promise<{ snapshotLsn: Lsn; loadedNow: Set<string> } | undefined> {
+    const tmpSlot = `${this.slotName.slice(0, 55)}_snap`;
+    const source = await connectPostgres(this.spec.source, { applicationNameSuffix: `${this.spec.taskResourceId}:snapshot` });
     const snapshotRepl = await ReplicationConnection.open(this.spec.source, `${this.spec.taskResourceId}:snapshot`);
     try {
       await dropSlotIfExists(source, tmpSlot);
       const created = await snapshotRepl.createSlot(tmpSlot, true);
       const loadedNow = new Set<string>();
       const seen = new Set<string>();
-      const result = await this.fullLoad(planned, catalog, true, created.snapshotName, (s) => {
+      const result = await this.fullLoad(tables, catalog, resume, created.snapshotName, (s) => {
         const key = `${s.SchemaName}\u0000${s.TableName}`;
         if (!seen.has(key)) {
           seen.add(key);
@@ -435,12 +502,7 @@ export class TaskRunner implements RunningTask {
         }
       });
       if (result.outcome === 'aborted') return undefined;
-      const tableSkipBefore = new Map<string, Lsn>();
-      for (const info of catalog) {
-        const key = `${info.schema}\u0000${info.table}`;
-        if (loadedNow.has(key) && info.primaryKey.length === 0 && info.uniqueKeys.length === 0) tableSkipBefore.set(key, created.consistentPoint);
-      }
-      return { lenientUntil: created.consistentPoint, tableSkipBefore };
+      return { snapshotLsn: created.consistentPoint, loadedNow };
     } finally {
       await snapshotRepl.close();
       await dropSlotIfExists(source, tmpSlot).catch(() => {});

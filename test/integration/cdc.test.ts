@@ -105,6 +105,30 @@ describe('full load and CDC, PostgreSQL to PostgreSQL', () => {
   }, 120_000);
 });
 
+describe('ReloadTables', () => {
+  it('reloads a damaged table while CDC goes on under load', async () => {
+    const workload = new Workload(source, 300_000);
+    const reporter = new RecordingReporter();
+    const task = startTask(
+      taskSpec(source, target, { taskId: 'TXNTASK', migrationType: 'full-load-and-cdc', startType: 'resume-processing', batchApply: true }),
+      reporter,
+    );
+    await reporter.waitRunning();
+    await target.query('DELETE FROM app.counters WHERE id > 10; UPDATE app.items SET label = NULL WHERE id < 50');
+    await task.reloadTables([
+      { SchemaName: 'app', TableName: 'counters' },
+      { SchemaName: 'app', TableName: 'items' },
+    ]);
+    await waitFor('reload event', async () => reporter.events.some((e) => e.startsWith('reloading app.counters')), 30_000, 50);
+    await new Promise((r) => setTimeout(r, 1500));
+    await workload.stop();
+    await waitConverged(source, target);
+    expect(reporter.lastTables.find((t) => t.TableName === 'counters')).toMatchObject({ TableState: 'Table completed', FullLoadReloaded: true });
+    await task.stop();
+    expect((await reporter.waitFinal()).status).toBe('stopped');
+  }, 120_000);
+});
+
 describe('full-load-only task and an idle, filtered source', () => {
   it('finishes a full-load task with FULL_LOAD_ONLY_FINISHED and table statistics', async () => {
     const reporter = new RecordingReporter();

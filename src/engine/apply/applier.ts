@@ -18,6 +18,7 @@
  * (even non-deferrable) foreign keys can be applied in any order; the source already enforced
  * them. `SET CONSTRAINTS ALL DEFERRED` would not help non-deferrable constraints.
  */
+import { createHash } from 'node:crypto';
 import type pg from 'pg';
 import { classifyPostgresError } from '../../connectors/postgres/errors.js';
 import type { Lsn } from '../../model/lsn.js';
@@ -269,7 +270,8 @@ export class Applier {
   private async run(text: string, values: unknown[]): Promise<number> {
     let name = this.statementNames.get(text);
     if (!name && this.statementNames.size < STATEMENT_CACHE_SIZE) {
-      name = `opendms_apply_${this.statementNames.size}`;
+      // Named after the text: a later Applier on the same connection reuses the same names.
+      name = `opendms_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`;
       this.statementNames.set(text, name);
     }
     const res = await this.db.query(name ? { name, text, values } : { text, values });

@@ -28,7 +28,9 @@ export class SourceMonitor {
     private readonly o: SourceMonitorOptions,
   ) {}
 
+  /** Starts the timer (again calls are no-ops). */
   start(): void {
+    if (this.timer) return;
     this.timer = setInterval(() => void this.tick(), 1_000);
     void this.tick();
   }
