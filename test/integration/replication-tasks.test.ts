@@ -239,8 +239,8 @@ describe('CreateReplicationTask', () => {
   it('refuses a task on an instance that is not available', async () => {
     const arn = await createInstance('tasks-ri-new');
     const err = await client.send(new CreateReplicationTaskCommand(taskInput('on-new', { ReplicationInstanceArn: arn }))).catch((e: unknown) => e);
-    // The instance may have become available already on a fast machine; then the task is created.
-    if ((err as { name?: string }).name) expect(err).toMatchObject(fault('InvalidResourceStateFault', /tasks-ri-new is in status creating/));
+    // A new instance is `creating` until its process (a node process: well over 50 ms to start) says hello.
+    expect(err).toMatchObject(fault('InvalidResourceStateFault', /tasks-ri-new is in status creating/));
   });
 });
 
@@ -523,14 +523,6 @@ describe('DeleteReplicationTask', () => {
     await expect(client.send(new ListTagsForResourceCommand({ ResourceArn: t.ReplicationTaskArn }))).rejects.toMatchObject(fault('ResourceNotFoundFault'));
     // The identifier is free again.
     expect((await createTask('delete-me')).Status).toBe('creating');
-  });
-
-  it('refuses to delete a task that is starting', async () => {
-    const arn = await readyTask('delete-starting', { ReplicationTaskSettings: FAIL_FAST });
-    await client.send(new StartReplicationTaskCommand({ ReplicationTaskArn: arn, StartReplicationTaskType: 'start-replication' }));
-    const err = await client.send(new DeleteReplicationTaskCommand({ ReplicationTaskArn: arn })).catch((e: unknown) => e);
-    // The placeholder engine fails at once; if it already has, the delete is legitimately accepted.
-    if ((err as { name?: string }).name) expect(err).toMatchObject(fault('InvalidResourceStateFault', /DeleteReplicationTask needs status/));
   });
 });
 
