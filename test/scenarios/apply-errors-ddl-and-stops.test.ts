@@ -71,6 +71,34 @@ describe('CDC apply: DDL, errors, big transactions, retries, stop positions', ()
     expect(reporter.lastTables.find((s) => s.TableName === 'gone')!.Ddls).toBe(1);
   }, 100_000);
 
+  it('moves a row whose key changed, keeping its unchanged TOASTed value, and stops on STOP_TASK data errors', async () => {
+    const reporter = new RecordingReporter();
+    startTask(
+      taskSpec(source, target, { taskId: 'EDGES', migrationType: 'cdc', startType: 'resume-processing', settings: { ErrorBehavior: { DataErrorPolicy: 'STOP_TASK' } } }),
+      reporter,
+    );
+    await reporter.waitRunning();
+    await source.query(`INSERT INTO app.gone SELECT 500, string_agg(md5(g::text), '') FROM generate_series(1, 300) g`);
+    await source.query(`UPDATE app.gone SET id = 501 WHERE id = 500`);
+    await waitFor('moved', async () => (await rows(target, 'SELECT 1 FROM app.gone WHERE id = 501')).length === 1, 30_000, 100);
+    const [src, tgt] = await Promise.all([source, target].map((db) => rows(db, 'SELECT id, md5(v) AS h FROM app.gone ORDER BY id')));
+    expect(tgt).toEqual(src);
+    expect(tgt).toHaveLength(1);
+
+    await source.query(`INSERT INTO app.t VALUES (30, 'too big', 9999)`);
+    const final = await reporter.waitFinal(30_000);
+    expect(final.status).toBe('failed');
+    expect(final.status === 'failed' && final.failureMessage).toMatch(/"app"\."t".*small.*STOP_TASK/);
+    // The refused row is not applied, and the checkpoint did not pass it: a fixed target resumes it.
+    await target.query('ALTER TABLE app.t DROP CONSTRAINT small');
+    const again = new RecordingReporter();
+    const resumed = startTask(taskSpec(source, target, { taskId: 'EDGES', migrationType: 'cdc', startType: 'resume-processing' }), again);
+    await waitFor('refused row applied after the fix', async () => (await rows(target, 'SELECT 1 FROM app.t WHERE id = 30')).length === 1, 30_000, 100);
+    await resumed.stop();
+    await target.query('DELETE FROM app.t WHERE id = 30; ALTER TABLE app.t ADD CONSTRAINT small CHECK (amount < 1000)');
+    await source.query('DELETE FROM app.t WHERE id = 30');
+  }, 100_000);
+
   it('retries when its connections are killed, and fails naming the cause when retries are off', async () => {
     const reporter = new RecordingReporter();
     const task = startTask(
