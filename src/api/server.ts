@@ -10,6 +10,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { App } from '../control/app.js';
 import { getOperation, TARGET_PREFIX } from '../model/api-model.js';
 import { DmsFault } from '../model/faults.js';
+import { EXTENSIONS_TARGET_PREFIX, extensionOperations } from './extensions/index.js';
 import type { OperationTable } from './handler.js';
 import { operations as defaultOperations } from './operations/index.js';
 import { decodeInput, encodeOutput } from './shape-codec.js';
@@ -33,9 +34,12 @@ export function buildServer(app: App, options: ServerOptions = {}): Server {
       else res.destroy();
     });
   });
-  // Slow or stuck clients must not pin sockets forever.
+  // Slow or stuck clients must not pin sockets forever. Idle keep-alive sockets live longer than
+  // the SDKs' own idle timeouts, so a client never reuses a socket the server is just closing
+  // (node's 5 s default made busy clients see ECONNRESET).
   server.requestTimeout = 60_000;
-  server.headersTimeout = 30_000;
+  server.keepAliveTimeout = 61_000;
+  server.headersTimeout = 62_000;
   return server;
 }
 
@@ -106,6 +110,19 @@ async function handle(app: App, operations: OperationTable, req: IncomingMessage
     );
     const target = String(req.headers['x-amz-target'] ?? '');
     const [prefix, name = ''] = target.split('.', 2);
+    const extension = prefix === EXTENSIONS_TARGET_PREFIX ? extensionOperations[name] : undefined;
+    if (extension) {
+      // opendms's own operations (src/api/extensions): not in the AWS model; they check their input.
+      operationName = `${prefix}.${name}`;
+      let raw: unknown;
+      try {
+        raw = body.length ? JSON.parse(body.toString('utf8')) : {};
+      } catch {
+        throw new DmsFault('SerializationException', 'The request body is not valid JSON.');
+      }
+      send(res, requestId, 200, await extension(raw, { app, requestId, log: app.log.child({ requestId, operation: operationName }) }));
+      return;
+    }
     const operation = prefix === TARGET_PREFIX ? getOperation(name) : undefined;
     if (!operation) {
       throw new DmsFault('UnknownOperationException', `Unknown operation "${target}"; expected ${TARGET_PREFIX}.<Operation>.`);
