@@ -15,6 +15,7 @@
  * the slot. Phase bookkeeping in awsdms_txn_state: `full-load` (slot created, load not finished;
  * its LSN is the slot's consistent point) then `cdc`.
  */
+import { hostname } from 'node:os';
 import type pg from 'pg';
 import { readSourceCatalog } from '../connectors/postgres/catalog.js';
 import type { SourceTableInfo } from '../connectors/postgres/catalog.js';
@@ -39,7 +40,7 @@ import { SourceMonitor } from './cdc/source-monitor.js';
 import { formatCheckpoint, parseCdcStartPosition, parseCdcStopPosition, parseCheckpoint } from './checkpoint.js';
 import type { CdcStop } from './checkpoint.js';
 import type { RunningTask, TableStats, TaskOutcome, TaskReporter, TaskSpec, TaskStats } from './contracts.js';
-import { controlTables, deleteTxnState, ensureControlTables, readTxnState, writeTxnState } from './control-tables.js';
+import { controlTables, deleteTxnState, ensureControlTables, readTxnState, upsertStatus, writeTxnState } from './control-tables.js';
 import type { CatchUp, ControlTables, TxnState } from './control-tables.js';
 import { runFullLoad } from './full-load/index.js';
 import type { FullLoadResult } from './full-load/index.js';
@@ -87,6 +88,10 @@ export class TaskRunner implements RunningTask {
   private cdcLive: { latencySeconds: number; pendingChanges: number } = { latencySeconds: 0, pendingChanges: 0 };
   private monitor: SourceMonitor | undefined;
   private fullLoadPercent: number | undefined;
+  private statusDb: pg.Client | undefined;
+  private statusBusy = false;
+  private lastStatusWrite = 0;
+  private phase: 'FULL LOAD' | 'CHANGE PROCESSING (CDC)' | 'NOT RUNNING' = 'NOT RUNNING';
   private readonly reloadQueue: { SchemaName: string; TableName: string }[] = [];
   private pausedAt: { lsn: Lsn; seq: number } | undefined;
   private retainedWalBytes: number | undefined;
@@ -210,6 +215,8 @@ export class TaskRunner implements RunningTask {
       const target = await open(spec.target, 'apply');
       const source = await open(spec.source, 'catalog');
       await ensureControlTables(target, this.ct, { statusTable: this.settings.ControlTablesSettings.StatusTableEnabled });
+      // awsdms_status gets its own connection: the apply connection is inside transactions.
+      if (this.settings.ControlTablesSettings.StatusTableEnabled) this.statusDb = await open(spec.target, 'status');
       const catalog = await readSourceCatalog(source, { includeViews: spec.migrationType === 'full-load' });
       const planned = planTables(spec.tableMappings as TableMappings, catalog).map((t) => this.withTargetSchema(t));
       for (const t of planned) this.tableStat(t.source.schema, t.source.table);
@@ -294,6 +301,9 @@ export class TaskRunner implements RunningTask {
         repl = await ReplicationConnection.open(spec.source, `${spec.taskResourceId}:cdc`);
       }
     } finally {
+      this.phase = 'NOT RUNNING';
+      await this.writeStatus(true);
+      this.statusDb = undefined;
       this.monitor?.stop();
       this.monitor = undefined;
       await repl?.close();
@@ -376,6 +386,7 @@ export class TaskRunner implements RunningTask {
     // The slot may still be held by the walsender of a task instance that just stopped.
     await waitSlotInactive(source, this.slotName, 15_000);
     repl.start(this.slotName, state.lsn, this.publication);
+    this.phase = 'CHANGE PROCESSING (CDC)';
     this.running();
 
     const heartbeatOn = sourceSetting(spec, 'HeartbeatEnable', 'heartbeatEnable') !== false && sourceSetting(spec, 'HeartbeatEnable', 'heartbeatEnable') !== 'false';
@@ -519,6 +530,7 @@ export class TaskRunner implements RunningTask {
   ): Promise<FullLoadResult> {
     const fl = this.settings.FullLoadSettings;
     this.taskStats.FullLoadStartDate ??= new Date().toISOString();
+    this.phase = 'FULL LOAD';
     const result = await runFullLoad({
       source: this.spec.source,
       target: this.spec.target,
@@ -639,6 +651,30 @@ export class TaskRunner implements RunningTask {
       if (this.retainedWalBytes !== undefined) p.cdc.retainedWalBytes = this.retainedWalBytes;
     }
     this.reporter.progress(p);
+    void this.writeStatus(false);
+  }
+
+  /** awsdms_status (ControlTablesSettings.StatusTableEnabled), about every 5 s; best effort. */
+  private async writeStatus(force: boolean): Promise<void> {
+    const db = this.statusDb;
+    if (!db || this.statusBusy || (!force && Date.now() - this.lastStatusWrite < 5_000)) return;
+    this.statusBusy = true;
+    this.lastStatusWrite = Date.now();
+    try {
+      const row: Parameters<typeof upsertStatus>[2] = {
+        serverName: hostname(),
+        taskName: this.spec.taskResourceId,
+        taskStatus: this.phase,
+        pendingChanges: this.cdcLive.pendingChanges,
+        memoryMb: Math.round(process.memoryUsage().rss / 1024 / 1024),
+      };
+      if (this.checkpoint) row.currentPosition = this.checkpoint.split('#')[2] ?? this.checkpoint;
+      await upsertStatus(db, this.ct, row);
+    } catch {
+      // status rows are informational; the task goes on
+    } finally {
+      this.statusBusy = false;
+    }
   }
 }
 

@@ -41,7 +41,10 @@ async function rows(db: PostgresCluster, sql: string): Promise<unknown[]> {
 describe('CDC apply: DDL, errors, big transactions, retries, stop positions', () => {
   it('applies ADD COLUMN, TRUNCATE, logs a refused row and applies a 100k-row transaction', async () => {
     const reporter = new RecordingReporter();
-    const task = startTask(taskSpec(source, target, { taskId: 'EDGES', migrationType: 'cdc', batchApply: true }), reporter);
+    const task = startTask(
+      taskSpec(source, target, { taskId: 'EDGES', migrationType: 'cdc', batchApply: true, settings: { ControlTablesSettings: { StatusTableEnabled: true } } }),
+      reporter,
+    );
     await reporter.waitRunning();
     await source.query(`INSERT INTO app.t VALUES (1, 'a', 1), (2, 'b', 5000), (3, 'c', 3)`);
     await source.query(`INSERT INTO app.gone SELECT g, 'x' FROM generate_series(1, 10) g`);
@@ -64,8 +67,10 @@ describe('CDC apply: DDL, errors, big transactions, retries, stop positions', ()
     expect(String((exceptions[0] as { statement: string }).statement)).toContain(`'5000.00'`);
     expect(String((exceptions[0] as { error: string }).error)).toContain('small');
 
+    await waitFor('status row', async () => (await rows(target, `SELECT 1 FROM public.awsdms_status WHERE task_name = 'EDGES' AND task_status = 'CHANGE PROCESSING (CDC)'`)).length === 1, 15_000, 200);
     await task.stop();
     expect(await reporter.waitFinal()).toMatchObject({ status: 'stopped', stopReason: 'Stop Reason NORMAL' });
+    expect(await rows(target, `SELECT task_status FROM public.awsdms_status WHERE task_name = 'EDGES'`)).toEqual([{ task_status: 'NOT RUNNING' }]);
     const t = reporter.lastTables.find((s) => s.TableName === 't')!;
     expect(t.Ddls).toBeGreaterThanOrEqual(1);
     expect(reporter.lastTables.find((s) => s.TableName === 'gone')!.Ddls).toBe(1);
