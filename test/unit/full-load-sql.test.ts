@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { SourceColumnInfo, SourceTableInfo } from '../../src/connectors/postgres/catalog.js';
 import { quoteLiteral } from '../../src/connectors/postgres/sql.js';
 import { createTableSql, secondaryIndexSql, targetTableDef } from '../../src/connectors/postgres/target-ddl.js';
+import { BinaryRowCounter, chooseCopyFormat, countTextRows } from '../../src/engine/full-load/copy-format.js';
 import { autoSegmentCount, evenIntegerBoundaries, rangesFromBoundaries } from '../../src/engine/full-load/segments.js';
 import { filtersSql, rangeSql, whereClause } from '../../src/engine/full-load/where.js';
 
@@ -68,7 +69,7 @@ describe('segments', () => {
 });
 
 describe('target DDL', () => {
-  const col = (name: string, type: string, extra: Partial<SourceColumnInfo> = {}): SourceColumnInfo => ({ name, type, ordinal: 0, notNull: false, isArray: false, generated: false, ...extra });
+  const col = (name: string, type: string, extra: Partial<SourceColumnInfo> = {}): SourceColumnInfo => ({ name, type, ordinal: 0, notNull: false, isArray: false, typeOid: 25, generated: false, ...extra });
   const mood = { schema: 'public', name: 'mood', labels: ['a', 'b'] };
   const table: SourceTableInfo = {
     schema: 'app',
@@ -118,5 +119,44 @@ describe('target DDL', () => {
 
   it('loads without a primary key when a key column is removed', () => {
     expect(targetTableDef(table, { schema: 's', table: 't' }, [{ source: 'm', target: 'm' }]).primaryKey).toEqual([]);
+  });
+});
+
+describe('COPY format', () => {
+  const c = (typeOid: number, extra: Partial<SourceColumnInfo> = {}): SourceColumnInfo => ({ name: 'c', type: 't', ordinal: 1, notNull: false, isArray: false, typeOid, generated: false, ...extra });
+
+  it('uses binary only for built-in types between servers of one major version', () => {
+    expect(chooseCopyFormat('auto', [c(20), c(1700), c(1009)], true)).toBe('binary');
+    expect(chooseCopyFormat('auto', [c(20)], false)).toBe('text');
+    expect(chooseCopyFormat('auto', [c(20), c(16500)], true)).toBe('text');
+    expect(chooseCopyFormat('auto', [c(20), c(1009, { enumType: { schema: 's', name: 'e', labels: [] } })], true)).toBe('text');
+    expect(chooseCopyFormat('text', [c(20)], true)).toBe('text');
+  });
+
+  it('counts text rows by their line ends', () => {
+    expect(countTextRows(Buffer.from('1\ta\\nb\n2\t\\N\n'))).toBe(2);
+  });
+
+  it('counts binary tuples however the stream is cut', () => {
+    const int16 = (n: number) => {
+      const b = Buffer.alloc(2);
+      b.writeInt16BE(n);
+      return b;
+    };
+    const int32 = (n: number) => {
+      const b = Buffer.alloc(4);
+      b.writeInt32BE(n);
+      return b;
+    };
+    const field = (v: Buffer | null) => (v === null ? int32(-1) : Buffer.concat([int32(v.length), v]));
+    const parts = [Buffer.from('PGCOPY\n\xff\r\n\0', 'latin1'), int32(0), int32(3), Buffer.from('ext')];
+    for (let i = 0; i < 50; i++) parts.push(int16(3), field(Buffer.from(`row ${i}\n`)), field(null), field(Buffer.alloc(i * 7, 0x0a)));
+    parts.push(int16(-1));
+    const all = Buffer.concat(parts);
+    for (const size of [1, 2, 3, 5, 19, 64, all.length]) {
+      const counter = new BinaryRowCounter();
+      for (let off = 0; off < all.length; off += size) counter.push(all.subarray(off, off + size));
+      expect(counter.rows).toBe(50);
+    }
   });
 });

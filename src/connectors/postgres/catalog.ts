@@ -28,6 +28,8 @@ export interface SourceColumnInfo extends SourceColumn {
   domainBaseType?: string;
   /** Whether the type is an array (of `type` minus `[]`). */
   isArray: boolean;
+  /** The type's OID on the source (below 16384: a built-in type, the same OID on every server). */
+  typeOid: number;
   /** Collation name when it differs from the type's default. */
   collation?: string;
   /** Generated (stored) column: the target gets a plain column holding the values. */
@@ -103,6 +105,7 @@ interface ColumnRow {
   generated: string;
   collation: string | null;
   is_array: boolean;
+  type_oid: number;
   enum_schema: string | null;
   enum_name: string | null;
   enum_labels: string[] | null;
@@ -156,7 +159,7 @@ export async function readSourceCatalog(client: pg.Client, opts: ReadCatalogOpti
     `SELECT a.attrelid::int AS relid, a.attname AS name, a.attnum::int AS attnum,
             format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS notnull, a.attgenerated::text AS generated,
             CASE WHEN a.attcollation <> 0 AND a.attcollation <> t.typcollation THEN co.collname END AS collation,
-            (t.typcategory = 'A') AS is_array,
+            (t.typcategory = 'A') AS is_array, a.atttypid::int AS type_oid,
             en.nspname AS enum_schema, et.typname AS enum_name,
             CASE WHEN et.oid IS NOT NULL THEN ARRAY(SELECT e.enumlabel::text FROM pg_enum e WHERE e.enumtypid = et.oid ORDER BY e.enumsortorder) END AS enum_labels,
             CASE WHEN t.typtype = 'd' THEN format_type(t.typbasetype, t.typtypmod) END AS domain_base
@@ -225,6 +228,7 @@ function toColumn(c: ColumnRow): SourceColumnInfo {
     ordinal: c.attnum,
     notNull: c.notnull,
     isArray: c.is_array,
+    typeOid: c.type_oid,
     generated: c.generated !== '',
   };
   if (c.collation) col.collation = c.collation;

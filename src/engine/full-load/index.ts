@@ -63,6 +63,7 @@ import {
   truncateTable,
   type TargetTableDef,
 } from '../../connectors/postgres/target-ddl.js';
+import { BinaryRowCounter, chooseCopyFormat, countTextRows, type CopyFormatSetting } from './copy-format.js';
 import { ProgressTable, type ProgressRow } from './progress-table.js';
 import { DEFAULT_SPLIT, planSegments, type SplitSettings } from './segments.js';
 import { SnapshotHolder, destroyClient, openSourceSession, openTargetSession } from './sessions.js';
@@ -88,6 +89,11 @@ export interface FullLoadSettings {
   retry?: { attempts: number; baseDelayMs: number };
   /** How often loading tables report (default 1000 ms). */
   progressIntervalMs?: number;
+  /**
+   * COPY format: `auto` (default) streams binary when every moved column has a built-in type and
+   * both servers run the same major version, text otherwise (see copy-format.ts).
+   */
+  copyFormat?: CopyFormatSetting;
 }
 
 export interface FullLoadOptions {
@@ -167,6 +173,7 @@ interface TableRun {
   /** Every row of the target table came from this load, so deleting a range is safe. */
   ownsRows: boolean;
   hasKey: boolean;
+  format: 'text' | 'binary';
   /** Some range came from a snapshot other than the first (holder replaced). */
   loadedFromReplacedSnapshot: boolean;
   /** Resumed with some ranges loaded by an earlier run (from an earlier snapshot). */
@@ -205,6 +212,7 @@ export async function runFullLoad(o: FullLoadOptions): Promise<FullLoadResult> {
       tableCreated: false,
       ownsRows: settings.targetTablePrepMode !== 'DO_NOTHING',
       hasKey: info.primaryKey.length > 0 || info.uniqueKeys.length > 0,
+      format: 'text' as const,
       loadedFromReplacedSnapshot: false,
       resumedWithLoadedRanges: false,
     };
@@ -235,7 +243,10 @@ export async function runFullLoad(o: FullLoadOptions): Promise<FullLoadResult> {
 
   // Control table, and on a fresh start forget earlier progress; on resume adopt it.
   const admin = await connectOrFail(() => openTargetSession(o.target, `${o.taskName}:load-admin`));
+  let targetVersionNum: number;
   try {
+    const v = await admin.query<{ version: number }>(`SELECT current_setting('server_version_num')::int AS version`);
+    targetVersionNum = v.rows[0]?.version ?? 0;
     await progress.ensure(admin);
     if (o.resume) adoptProgress(runs, await progress.read(admin), settings);
     else await progress.clearTask(admin);
@@ -252,6 +263,8 @@ export async function runFullLoad(o: FullLoadOptions): Promise<FullLoadResult> {
   const holder = new SnapshotHolder(o.source, o.taskName, o.snapshotName);
   await connectOrFail(() => holder.open());
   o.onSnapshotImported?.();
+  const sameMajor = Math.floor(holder.serverVersionNum / 10000) === Math.floor(targetVersionNum / 10000);
+  for (const t of runs) t.format = chooseCopyFormat(settings.copyFormat ?? 'auto', t.def.columns.map((c) => c.source), sameMajor);
 
   let aborted = o.signal.aborted;
   let fatal: FullLoadError | undefined;
@@ -347,13 +360,18 @@ export async function runFullLoad(o: FullLoadOptions): Promise<FullLoadResult> {
       await w.setSequentialScans(src, seg.range.lower === undefined && seg.range.upper === undefined);
       await tgt.query('BEGIN');
       if (seg.deleteFirst && t.ownsRows) await tgt.query(deleteRangeSql(t, seg.range, targetName));
-      const out = src.query(copyStreams.to(`COPY (${select}) TO STDOUT`));
-      const into = tgt.query(copyStreams.from(`COPY ${targetName} (${t.def.columns.map((c) => quoteIdent(c.name)).join(', ')}) FROM STDIN`));
-      // Text COPY escapes newlines inside values, so each 0x0A ends one row: a live row count
-      // without parsing.
+      const format = t.format === 'binary' ? ' (FORMAT binary)' : '';
+      const out = src.query(copyStreams.to(`COPY (${select}) TO STDOUT${format}`));
+      const into = tgt.query(copyStreams.from(`COPY ${targetName} (${t.def.columns.map((c) => quoteIdent(c.name)).join(', ')}) FROM STDIN${format}`));
+      // Live row count for the statistics, without materialising rows.
+      const binary = t.format === 'binary' ? new BinaryRowCounter() : undefined;
       out.on('data', (chunk: Buffer) => {
-        let n = 0;
-        for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) n++;
+        let n: number;
+        if (binary) {
+          const before = binary.rows;
+          binary.push(chunk);
+          n = binary.rows - before;
+        } else n = countTextRows(chunk);
         counted += n;
         t.liveRows += n;
       });

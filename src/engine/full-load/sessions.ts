@@ -23,6 +23,8 @@ export class SnapshotHolder {
   private client: pg.Client | undefined;
   private reopening: Promise<void> | undefined;
   name = '';
+  /** The source's server_version_num. */
+  serverVersionNum = 0;
   /** False once the load had to fall back to a snapshot other than the one it started with. */
   shared = true;
   /** The snapshot the caller handed in, if any (recorded for the result). */
@@ -45,9 +47,11 @@ export class SnapshotHolder {
     try {
       await client.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       if (importName !== undefined) await client.query(`SET TRANSACTION SNAPSHOT ${quoteLiteral(importName)}`);
-      const r = await client.query<{ name: string }>('SELECT pg_export_snapshot() AS name');
+      const r = await client.query<{ name: string; version: number }>(`SELECT pg_export_snapshot() AS name, current_setting('server_version_num')::int AS version`);
+      const row = r.rows[0] as { name: string; version: number };
       this.client = client;
-      return (r.rows[0] as { name: string }).name;
+      this.serverVersionNum = row.version;
+      return row.name;
     } catch (err) {
       await client.end().catch(() => {});
       throw err;
