@@ -20,7 +20,8 @@ import type {
   StopReplicationTaskMessage,
 } from '@aws-sdk/client-database-migration-service';
 import { taskLogPath } from '../../control/instance-paths.js';
-import { applyCdcPositions, getTask, taskOutput, updateTask, type TaskDoc } from '../../control/task-record.js';
+import { applyCdcPositions, getTask, taskFacts, taskOutput, updateTask, type TaskDoc } from '../../control/task-record.js';
+import { nextStatus } from '../../model/task-state-machine.js';
 import type { StartType } from '../../engine/contracts.js';
 import { alreadyExists, invalidCombination, invalidParameter, invalidState, notFound, quotaExceeded } from '../../model/faults.js';
 import { checkIdentifier, checkResourceIdentifier } from '../../model/identifiers.js';
@@ -182,6 +183,7 @@ const describeReplicationTasks = (input: DescribeReplicationTasksMessage, { app 
 
 const modifyReplicationTask = (input: ModifyReplicationTaskMessage, { app }: RequestContext) => {
   const current = getTask(app, input.ReplicationTaskArn!);
+  nextStatus(taskFacts(current), { type: 'Modify' }); // a task that cannot be modified now says so first
   checkCdcInputs(input);
   if (input.MigrationType !== undefined && input.MigrationType !== current.MigrationType) {
     throw invalidParameter(
