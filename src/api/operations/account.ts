@@ -4,30 +4,30 @@
  */
 import { createHash } from 'node:crypto';
 import type { App } from '../../control/app.js';
+import { QUOTAS, type QuotaName } from '../../model/quotas.js';
 import type { OperationTable } from '../handler.js';
 
 interface Quota {
-  name: string;
+  name: QuotaName;
   max: number;
   used: (app: App) => number;
 }
 
 const sumStorage = (app: App): number => app.store.instances.list().reduce((sum, i) => sum + (i.AllocatedStorage ?? 0), 0);
 
-/**
- * Quotas [UG CHAP_Limits]. Operations that create resources enforce the same maxima (endpoints
- * and tasks carry their own constants next to the code that enforces them).
- */
-export const ACCOUNT_QUOTAS: readonly Quota[] = [
-  { name: 'ReplicationInstances', max: 60, used: (app) => app.store.instances.count() },
-  { name: 'AllocatedStorage', max: 30000, used: sumStorage },
-  { name: 'Endpoints', max: 1000, used: (app) => app.store.endpoints.count() },
-  { name: 'ReplicationTasks', max: 600, used: (app) => app.store.tasks.count() },
+/** Each quota's current usage; the maxima are in src/model/quotas.ts, shared with the operations that enforce them. */
+const USAGE: Record<QuotaName, (app: App) => number> = {
+  ReplicationInstances: (app) => app.store.instances.count(),
+  AllocatedStorage: sumStorage,
+  Endpoints: (app) => app.store.endpoints.count(),
+  ReplicationTasks: (app) => app.store.tasks.count(),
   // Not implemented as resources yet: nothing is used.
-  { name: 'ReplicationSubnetGroups', max: 60, used: () => 0 },
-  { name: 'EventSubscriptions', max: 60, used: () => 0 },
-  { name: 'Certificates', max: 100, used: () => 0 },
-];
+  ReplicationSubnetGroups: () => 0,
+  EventSubscriptions: () => 0,
+  Certificates: () => 0,
+};
+
+export const ACCOUNT_QUOTAS: readonly Quota[] = (Object.keys(QUOTAS) as QuotaName[]).map((name) => ({ name, max: QUOTAS[name], used: USAGE[name] }));
 
 /** `c` + 11 digits, derived from the account id so it never changes for an account. */
 export function uniqueAccountIdentifier(accountId: string): string {

@@ -28,14 +28,13 @@ import {
 } from '../../model/endpoint-settings.js';
 import { alreadyExists, invalidParameter, invalidState, notFound, quotaExceeded } from '../../model/faults.js';
 import { checkIdentifier, checkResourceIdentifier } from '../../model/identifiers.js';
+import { QUOTAS } from '../../model/quotas.js';
 import { checkTags } from '../../model/tags.js';
 import type { EndpointRecord } from '../../store/index.js';
 import { applyFilters, type Filter } from '../filters.js';
 import type { OperationTable, RequestContext } from '../handler.js';
 import { paginate } from '../pagination.js';
 import { schemaOperations } from './schemas.js';
-
-export const ENDPOINT_QUOTA = 1000;
 
 /** Engine settings members of the model other than ours: refused, since opendms has no such engines. */
 const FOREIGN_SETTINGS = [
@@ -174,8 +173,8 @@ export function createEndpoint(input: CreateEndpointMessage, ctx: RequestContext
   app.store.transaction(() => {
     checkIdentifierFree(ctx, doc.EndpointIdentifier);
     if (app.store.endpoints.get(arn)) throw alreadyExists(`An endpoint with ResourceIdentifier ${input.ResourceIdentifier} already exists (${arn}).`, arn);
-    if (app.store.endpoints.count() >= ENDPOINT_QUOTA) {
-      throw quotaExceeded(`The quota of ${ENDPOINT_QUOTA} endpoints is reached; delete endpoints you no longer need.`);
+    if (app.store.endpoints.count() >= QUOTAS.Endpoints) {
+      throw quotaExceeded(`The quota of ${QUOTAS.Endpoints} endpoints is reached; delete endpoints you no longer need.`);
     }
     app.store.endpoints.insert(doc, password, new Date().toISOString());
     if (tags.length) app.store.tags.put(arn, tags);

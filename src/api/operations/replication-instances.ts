@@ -41,6 +41,7 @@ import {
   quotaExceeded,
 } from '../../model/faults.js';
 import { checkIdentifier, checkResourceIdentifier } from '../../model/identifiers.js';
+import { QUOTAS } from '../../model/quotas.js';
 import { checkTags } from '../../model/tags.js';
 import {
   DEFAULT_ALLOCATED_STORAGE_GB,
@@ -56,9 +57,6 @@ import { applyFilters, type Filter } from '../filters.js';
 import type { OperationTable, RequestContext } from '../handler.js';
 import { paginate } from '../pagination.js';
 
-/** Account quotas (spec §10). */
-export const MAX_INSTANCES = 60;
-export const MAX_TOTAL_STORAGE_GB = 30_000;
 const IDENTIFIER_MAX = 63;
 
 // ---- input checks ----
@@ -103,10 +101,10 @@ function totalStorage(app: App, exceptArn?: string): number {
 
 function checkStorageQuota(app: App, gb: number, exceptArn?: string): void {
   const used = totalStorage(app, exceptArn);
-  if (used + gb > MAX_TOTAL_STORAGE_GB) {
+  if (used + gb > QUOTAS.AllocatedStorage) {
     throw new DmsFault(
       'StorageQuotaExceededFault',
-      `AllocatedStorage ${gb} GB would bring the total storage of all replication instances to ${used + gb} GB; the quota is ${MAX_TOTAL_STORAGE_GB} GB. Use less storage or delete instances.`,
+      `AllocatedStorage ${gb} GB would bring the total storage of all replication instances to ${used + gb} GB; the quota is ${QUOTAS.AllocatedStorage} GB. Use less storage or delete instances.`,
     );
   }
 }
@@ -186,8 +184,8 @@ function createReplicationInstance(input: CreateReplicationInstanceMessage, { ap
     if (app.store.instances.get(arn)) {
       throw alreadyExists(`A replication instance with ResourceIdentifier "${input.ResourceIdentifier}" already exists. Choose another ResourceIdentifier.`, arn);
     }
-    if (app.store.instances.count() >= MAX_INSTANCES) {
-      throw quotaExceeded(`The account already has ${MAX_INSTANCES} replication instances, the quota. Delete one before creating another.`);
+    if (app.store.instances.count() >= QUOTAS.ReplicationInstances) {
+      throw quotaExceeded(`The account already has ${QUOTAS.ReplicationInstances} replication instances, the quota. Delete one before creating another.`);
     }
     checkStorageQuota(app, storage);
     app.store.instances.insert(record);
