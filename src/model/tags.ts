@@ -19,7 +19,8 @@ export interface TagInput {
 }
 
 export const MAX_TAGS_PER_RESOURCE = 50;
-const ALLOWED = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]*$/u;
+// The model's own pattern for Tag.Key and Tag.Value (`^([\p{L}\p{Z}\p{N}_.:/=+\-]*)$`), no more.
+const ALLOWED = /^[\p{L}\p{Z}\p{N}_.:/=+-]*$/u;
 const RESERVED = /^(aws|dms):/i;
 
 /** Validates one tag key (also used for RemoveTagsFromResource's TagKeys). */
@@ -27,7 +28,7 @@ export function checkTagKey(key: unknown, field = 'Tags.Key'): string {
   if (typeof key !== 'string' || key.length === 0) throw invalidParameter(`${field} is required: every tag needs a Key of 1 to 128 characters.`);
   if ([...key].length > 128) throw invalidParameter(`${field} "${key.slice(0, 40)}..." is too long: a tag key has at most 128 characters.`);
   if (!ALLOWED.test(key)) {
-    throw invalidParameter(`${field} "${key}" has characters a tag cannot hold: use letters, digits, spaces and _ . : / = + - @.`);
+    throw invalidParameter(`${field} "${key}" has characters a tag cannot hold: use letters, digits, spaces and _ . : / = + -.`);
   }
   if (RESERVED.test(key)) throw invalidParameter(`${field} "${key}" starts with a reserved prefix (aws: or dms:); choose another key.`);
   return key;
@@ -51,7 +52,7 @@ export function checkTags(tags: TagInput[] | undefined): { Key: string; Value: s
     if (typeof value !== 'string') throw invalidParameter(`Tags.Value for key "${key}" must be a string.`);
     if ([...value].length > 256) throw invalidParameter(`Tags.Value for key "${key}" is too long: a tag value has at most 256 characters.`);
     if (!ALLOWED.test(value)) {
-      throw invalidParameter(`Tags.Value for key "${key}" has characters a tag cannot hold: use letters, digits, spaces and _ . : / = + - @.`);
+      throw invalidParameter(`Tags.Value for key "${key}" has characters a tag cannot hold: use letters, digits, spaces and _ . : / = + -.`);
     }
     return { Key: key, Value: value };
   });
