@@ -1,5 +1,7 @@
 /**
- * `opendms engine`: the engine bundles of a local service's data dir (docs/upgrades.md).
+ * Engine upgrades from the command line (docs/upgrades.md).
+ *
+ * `opendms engine`: the engine bundles of a local service's data dir.
  *
  *   opendms engine list [--data-dir D] [--output json|table]
  *   opendms engine build --version X [--lifecycle default|available|deprecated]
@@ -8,16 +10,23 @@
  *
  * These work on files, not through the API: a running service notices the change by itself
  * (it watches `<data-dir>/engines/`).
+ *
+ * `opendms upgrade-replication-instance`: the cascading upgrade, through the API extension
+ * OpenDmsExtensions20261101.UpgradeReplicationInstance, with live progress.
  */
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
+import { callExtension, ExtensionFault } from '../api/extensions/client.js';
+import { resolveCliConfig } from '../config/cli-config.js';
 import { defaultDataDir } from '../config/server-config.js';
+import type { UpgradeRecord } from '../control/upgrade-orchestrator.js';
 import { buildBundle, installBundle } from '../engine-bundles/build.js';
 import { enginesDir, LIFECYCLE_FILE } from '../engine-bundles/layout.js';
 import type { BundleLifecycle } from '../engine-bundles/manifest.js';
 import { engineVersionsOf, readLifecycleFile, scanBundles } from '../engine-bundles/registry.js';
 import { compareVersions, RUNNING_ENGINE_VERSION } from '../model/engine-versions.js';
+import { EXIT } from './errors.js';
 
 const LIFECYCLES: BundleLifecycle[] = ['default', 'available', 'deprecated'];
 
@@ -76,7 +85,9 @@ function setLifecycle(dataDir: string, version: string, lifecycle: string): void
   writeFileSync(join(enginesDir(dataDir), LIFECYCLE_FILE), `${JSON.stringify(current, null, 2)}\n`);
 }
 
+/** Registers `opendms engine ...` and `opendms upgrade-replication-instance`. */
 export function registerEngineCommand(program: Command): void {
+  registerUpgradeCommand(program);
   const engine = program
     .command('engine')
     .summary('list, build and install replication engine versions (bundles) of a local service')
@@ -119,4 +130,116 @@ export function registerEngineCommand(program: Command): void {
       setLifecycle(dataDirOf(flags), version, lifecycle);
       process.stdout.write(`engine ${version} is now ${lifecycle}\n`);
     });
+}
+
+interface UpgradeFlags extends DataDirFlags {
+  sourceReplicationInstanceArn: string;
+  targetReplicationInstanceArn: string;
+  maxConcurrent?: string;
+  maxCdcLatencySeconds?: string;
+  healthCheckTimeoutSeconds?: string;
+  dryRun?: boolean;
+  wait: boolean;
+  output?: string;
+  endpointUrl?: string;
+  region?: string;
+  profile?: string;
+}
+
+const clock = (): string => new Date().toISOString().slice(11, 19);
+
+function planText(u: UpgradeRecord): string {
+  const lines = [
+    `Upgrade plan: ${u.Tasks.length} task(s) from ${u.SourceReplicationInstanceArn}`,
+    `                         to   ${u.TargetReplicationInstanceArn}`,
+    `  ${u.MaxConcurrent} at a time; each resumed task must report CDC latency <= ${u.MaxCdcLatencySeconds} s within ${u.HealthCheckTimeoutSeconds} s`,
+  ];
+  u.Tasks.forEach((t, i) => lines.push(`  ${String(i + 1).padStart(3)}. ${t.ReplicationTaskIdentifier.padEnd(30)} ${t.InitialStatus.padEnd(12)} ${t.Action === 'move-and-resume' ? 'stop, move, resume-processing, health check' : 'move'}`));
+  return `${lines.join('\n')}\n`;
+}
+
+async function upgrade(flags: UpgradeFlags): Promise<void> {
+  const num = (v: string | undefined, name: string): number | undefined => {
+    if (v === undefined) return undefined;
+    const n = Number(v);
+    if (!Number.isFinite(n)) throw new Error(`${name}: "${v}" is not a number`);
+    return n;
+  };
+  const config = await resolveCliConfig(flags);
+  const input = {
+    SourceReplicationInstanceArn: flags.sourceReplicationInstanceArn,
+    TargetReplicationInstanceArn: flags.targetReplicationInstanceArn,
+    ...(flags.maxConcurrent !== undefined ? { MaxConcurrent: num(flags.maxConcurrent, '--max-concurrent') } : {}),
+    ...(flags.maxCdcLatencySeconds !== undefined ? { MaxCdcLatencySeconds: num(flags.maxCdcLatencySeconds, '--max-cdc-latency-seconds') } : {}),
+    ...(flags.healthCheckTimeoutSeconds !== undefined ? { HealthCheckTimeoutSeconds: num(flags.healthCheckTimeoutSeconds, '--health-check-timeout-seconds') } : {}),
+    ...(flags.dryRun ? { DryRun: true } : {}),
+  };
+  const json = flags.output === 'json';
+  let u: UpgradeRecord;
+  try {
+    u = (await callExtension(config, 'UpgradeReplicationInstance', input)).Upgrade as UpgradeRecord;
+  } catch (err) {
+    if (err instanceof ExtensionFault) {
+      process.stderr.write(`\nAn error occurred (${err.code}) when calling the UpgradeReplicationInstance operation: ${err.message}\n`);
+      process.exit(EXIT.fault);
+    }
+    throw err;
+  }
+  if (flags.dryRun || !flags.wait) {
+    process.stdout.write(json ? `${JSON.stringify({ Upgrade: u }, null, 2)}\n` : planText(u));
+    return;
+  }
+  if (!json) process.stdout.write(`${planText(u)}${clock()}  upgrade ${u.UpgradeId} started\n`);
+  const seen = new Map<string, string>();
+  for (;;) {
+    u = ((await callExtension(config, 'DescribeReplicationInstanceUpgrades', { UpgradeId: u.UpgradeId })).Upgrades as UpgradeRecord[])[0]!;
+    for (const t of u.Tasks) {
+      const key = `${t.Step}|${t.Message ?? ''}`;
+      if (seen.get(t.ReplicationTaskArn) === key || t.Step === 'pending') continue;
+      seen.set(t.ReplicationTaskArn, key);
+      if (!json) process.stdout.write(`${clock()}  ${t.ReplicationTaskIdentifier.padEnd(30)} ${t.Step}${t.Message ? `  ${t.Message}` : ''}\n`);
+    }
+    if (u.Status !== 'running') break;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  if (json) process.stdout.write(`${JSON.stringify({ Upgrade: u }, null, 2)}\n`);
+  else {
+    const handovers = u.Tasks.map((t) => t.HandoverMillis).filter((m): m is number => m !== undefined);
+    process.stdout.write(`${clock()}  upgrade ${u.Status}: ${u.Message ?? ''}\n`);
+    if (handovers.length) process.stdout.write(`          handover per task: ${handovers.map((m) => `${m} ms`).join(', ')}\n`);
+  }
+  if (u.Status !== 'succeeded') process.exitCode = EXIT.fault;
+}
+
+function registerUpgradeCommand(program: Command): void {
+  program
+    .command('upgrade-replication-instance')
+    .summary('move every task of a replication instance to another one (e.g. on a newer engine), one health-checked task at a time')
+    .description(
+      'Cascading upgrade (an opendms extension): each task on the source instance is prepared on the target while it runs, then stopped, moved and resumed ' +
+        'with resume-processing, and must pass a health check (running, CDC latency under the threshold) before the next one starts. ' +
+        'At the first failure it halts and puts the failed task back on the source instance.',
+    )
+    .helpGroup('Service:')
+    .requiredOption('--source-replication-instance-arn <arn>', 'the instance whose tasks move (the one to upgrade)')
+    .requiredOption('--target-replication-instance-arn <arn>', 'the instance they move to (e.g. on the newer engine version)')
+    .option('--max-concurrent <n>', 'tasks handed over at the same time (default 1)')
+    .option('--max-cdc-latency-seconds <s>', 'health gate: CDC latency a resumed task must be under (default 30)')
+    .option('--health-check-timeout-seconds <s>', 'how long a resumed task has to pass the health gate (default 120)')
+    .option('--dry-run', 'print the plan (after every check), change nothing')
+    .option('--no-wait', 'start the upgrade and return; follow it with DescribeReplicationInstanceUpgrades')
+    .addOption(new Option('--output <format>', 'text (default, live progress) or json (the final record)').choices(['text', 'json']))
+    .option('--endpoint-url <url>', 'the opendms API (default http://127.0.0.1:9329, env OPENDMS_ENDPOINT_URL)')
+    .option('--region <region>', 'region to sign for')
+    .option('--profile <name>', 'credentials profile')
+    .addOption(dataDirOption())
+    .addHelpText(
+      'after',
+      `
+Examples:
+  opendms upgrade-replication-instance --source-replication-instance-arn $OLD --target-replication-instance-arn $NEW --dry-run
+  opendms upgrade-replication-instance --source-replication-instance-arn $OLD --target-replication-instance-arn $NEW \\
+      --max-concurrent 2 --max-cdc-latency-seconds 10`,
+    )
+    .action((flags: UpgradeFlags) => upgrade(flags));
 }

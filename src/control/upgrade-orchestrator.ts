@@ -1,0 +1,361 @@
+/**
+ * The cascading upgrade (beyond AWS): every task of replication instance A moves to instance B in
+ * a controlled order, each passing a health gate before the next one starts.
+ *
+ * Per task that was running:
+ *
+ *   preparing     B checks it can take the task (storage, endpoints reachable from B) while the
+ *                 task still runs on A: the expensive part happens before the handover
+ *   stopping      StopReplicationTask; the engine drains and writes its checkpoint   -+
+ *   moving        MoveReplicationTask to B                                            | handover
+ *   resuming      StartReplicationTask resume-processing on B, until `running`       -+
+ *   health-check  running, and a fresh CDC report with latency under the threshold
+ *   done
+ *
+ * Tasks that rest (stopped, ready, failed, failed-move) are only moved. At the first failure the
+ * upgrade halts: no further task starts; the failed task is rolled back (moved back to A if it
+ * got to B — opendms allows that rollback — and resumed there if it was running), and the record
+ * says what moved, what did not, and why. Each step goes through the same persisted task
+ * transitions as the API calls, so the tasks are always in a state an operator can act on.
+ *
+ * Progress is kept in `<data-dir>/upgrades/<id>.json` (written at each step). A control plane
+ * restarted during an upgrade reports it as `interrupted` (the tasks stay where their last
+ * persisted transition left them); it does not resume it.
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { App } from './app.js';
+import { checkTargetCanTake, engineCompatibilityFault, requestMove, storageTakenGb, taskStorageReservationGb } from './task-move.js';
+import { getTask, taskEvent, type TaskDoc } from './task-record.js';
+import { TASKS_PER_INSTANCE_QUOTA } from '../api/operations/replication-tasks.js';
+import { invalidCombination, invalidParameter, invalidState, notFound, quotaExceeded } from '../model/faults.js';
+
+export type UpgradeStatus = 'planned' | 'running' | 'succeeded' | 'failed' | 'interrupted';
+export type UpgradeStep = 'pending' | 'preparing' | 'stopping' | 'moving' | 'resuming' | 'health-check' | 'done' | 'failed' | 'rolled-back' | 'not-started';
+
+export interface UpgradeTaskEntry {
+  ReplicationTaskArn: string;
+  ReplicationTaskIdentifier: string;
+  /** Status when the upgrade began. */
+  InitialStatus: string;
+  /** move-and-resume for running tasks, move for resting ones. */
+  Action: 'move-and-resume' | 'move';
+  Step: UpgradeStep;
+  Message?: string;
+  /** Stop request to `running` again on B (the downtime of the task). */
+  HandoverMillis?: number;
+  StartedAt?: string;
+  FinishedAt?: string;
+}
+
+export interface UpgradeRecord {
+  UpgradeId: string;
+  SourceReplicationInstanceArn: string;
+  TargetReplicationInstanceArn: string;
+  Status: UpgradeStatus;
+  MaxConcurrent: number;
+  MaxCdcLatencySeconds: number;
+  HealthCheckTimeoutSeconds: number;
+  Tasks: UpgradeTaskEntry[];
+  CreatedAt: string;
+  FinishedAt?: string;
+  Message?: string;
+}
+
+export interface UpgradeRequest {
+  sourceArn: string;
+  targetArn: string;
+  maxConcurrent?: number;
+  maxCdcLatencySeconds?: number;
+  healthCheckTimeoutSeconds?: number;
+  dryRun?: boolean;
+}
+
+const RUNNING_STATUSES = ['running'];
+const RESTING_STATUSES = ['ready', 'stopped', 'failed', 'failed-move'];
+/** The store is in-process SQLite: reading a task's status is microseconds, so a short poll costs nothing. */
+const POLL_MS = 10;
+const STOP_TIMEOUT_MS = 600_000;
+const MOVE_TIMEOUT_MS = 120_000;
+const START_TIMEOUT_MS = 120_000;
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+export class UpgradeOrchestrator {
+  private readonly active = new Map<string, UpgradeRecord>();
+
+  constructor(private readonly app: App) {}
+
+  private get dir(): string {
+    return join(this.app.config.dataDir, 'upgrades');
+  }
+
+  /** Checks the request and builds the plan; throws the fault an API caller gets. */
+  plan(req: UpgradeRequest): UpgradeRecord {
+    const { app } = this;
+    const maxConcurrent = req.maxConcurrent ?? 1;
+    if (!Number.isInteger(maxConcurrent) || maxConcurrent < 1 || maxConcurrent > 20) throw invalidParameter(`MaxConcurrent must be a whole number from 1 to 20; got ${maxConcurrent}.`);
+    const maxLatency = req.maxCdcLatencySeconds ?? 30;
+    if (!(maxLatency > 0)) throw invalidParameter(`MaxCdcLatencySeconds must be above 0; got ${maxLatency}.`);
+    const healthTimeout = req.healthCheckTimeoutSeconds ?? 120;
+    if (!(healthTimeout > 0)) throw invalidParameter(`HealthCheckTimeoutSeconds must be above 0; got ${healthTimeout}.`);
+    const source = app.store.instances.get(req.sourceArn);
+    if (!source) throw notFound(`Replication instance ${req.sourceArn} (SourceReplicationInstanceArn) not found.`);
+    const target = app.store.instances.get(req.targetArn);
+    if (!target) throw notFound(`Replication instance ${req.targetArn} (TargetReplicationInstanceArn) not found.`);
+    if (source.ReplicationInstanceArn === target.ReplicationInstanceArn) {
+      throw invalidCombination('SourceReplicationInstanceArn and TargetReplicationInstanceArn are the same instance; give the instance to upgrade and the one to move its tasks to.');
+    }
+    if (target.ReplicationInstanceStatus !== 'available') {
+      throw invalidState(`Replication instance ${target.ReplicationInstanceIdentifier} is in status ${target.ReplicationInstanceStatus}; the upgrade target must be available.`);
+    }
+    for (const u of this.active.values()) {
+      if (u.Status === 'running' && [u.SourceReplicationInstanceArn, u.TargetReplicationInstanceArn].some((a) => a === source.ReplicationInstanceArn || a === target.ReplicationInstanceArn)) {
+        throw invalidState(`Upgrade ${u.UpgradeId} is already running between these instances; wait for it to finish (DescribeReplicationInstanceUpgrades).`);
+      }
+    }
+    const tasks = (app.store.tasks.listByInstance(source.ReplicationInstanceArn) as TaskDoc[]).sort((a, b) => {
+      // Resting tasks first (nothing to interrupt), then the running ones by identifier.
+      const rank = (t: TaskDoc): number => (RUNNING_STATUSES.includes(t.Status) ? 1 : 0);
+      return rank(a) - rank(b) || a.ReplicationTaskIdentifier.localeCompare(b.ReplicationTaskIdentifier);
+    });
+    const busy = tasks.filter((t) => !RUNNING_STATUSES.includes(t.Status) && !RESTING_STATUSES.includes(t.Status));
+    if (busy.length) {
+      throw invalidState(
+        `Replication task(s) ${busy.map((t) => `${t.ReplicationTaskIdentifier} (${t.Status})`).join(', ')} on ${source.ReplicationInstanceIdentifier} are changing status; ` +
+          'run the upgrade when every task is running, stopped, ready, failed or failed-move.',
+      );
+    }
+    for (const t of tasks) {
+      const fault = engineCompatibilityFault(t, source, target);
+      if (fault) throw fault;
+    }
+    if (app.store.tasks.listByInstance(target.ReplicationInstanceArn).length + tasks.length > TASKS_PER_INSTANCE_QUOTA) {
+      throw quotaExceeded(`Replication instance ${target.ReplicationInstanceIdentifier} cannot host ${tasks.length} more tasks: the most per instance is ${TASKS_PER_INSTANCE_QUOTA}.`);
+    }
+    const needGb = tasks.reduce((sum, t) => sum + taskStorageReservationGb(t.ReplicationTaskSettings), 0);
+    const { takenGb } = storageTakenGb(app, target);
+    if (takenGb + needGb > target.AllocatedStorage) {
+      throw invalidState(
+        `Replication instance ${target.ReplicationInstanceIdentifier} has ${target.AllocatedStorage} GB AllocatedStorage, ${Math.ceil(takenGb)} GB taken; ` +
+          `the ${tasks.length} tasks of ${source.ReplicationInstanceIdentifier} reserve ${needGb} GB. Increase its AllocatedStorage first (docs/upgrades.md).`,
+      );
+    }
+    return {
+      UpgradeId: randomUUID(),
+      SourceReplicationInstanceArn: source.ReplicationInstanceArn,
+      TargetReplicationInstanceArn: target.ReplicationInstanceArn,
+      Status: 'planned',
+      MaxConcurrent: maxConcurrent,
+      MaxCdcLatencySeconds: maxLatency,
+      HealthCheckTimeoutSeconds: healthTimeout,
+      Tasks: tasks.map((t) => ({
+        ReplicationTaskArn: t.ReplicationTaskArn,
+        ReplicationTaskIdentifier: t.ReplicationTaskIdentifier,
+        InitialStatus: t.Status,
+        Action: RUNNING_STATUSES.includes(t.Status) ? 'move-and-resume' : 'move',
+        Step: 'pending',
+      })),
+      CreatedAt: new Date().toISOString(),
+    };
+  }
+
+  /** Plans, and unless it is a dry run, starts the upgrade in the background. */
+  begin(req: UpgradeRequest): UpgradeRecord {
+    const record = this.plan(req);
+    if (req.dryRun) return record;
+    record.Status = 'running';
+    this.active.set(record.UpgradeId, record);
+    this.save(record);
+    this.instanceEvent(record.SourceReplicationInstanceArn, `Cascading upgrade ${record.UpgradeId} started: ${record.Tasks.length} task(s) to ${this.name(record.TargetReplicationInstanceArn)}.`);
+    void this.run(record).catch((err: unknown) => {
+      this.app.log.error({ err, upgradeId: record.UpgradeId }, 'cascading upgrade crashed');
+      this.finish(record, 'failed', `internal error: ${(err as Error).message}`);
+    });
+    return structuredClone(record);
+  }
+
+  /** Upgrades, newest first; one by id when given. */
+  describe(upgradeId?: string): UpgradeRecord[] {
+    const all = new Map<string, UpgradeRecord>();
+    if (existsSync(this.dir)) {
+      for (const f of readdirSync(this.dir).filter((n) => n.endsWith('.json'))) {
+        try {
+          const r = JSON.parse(readFileSync(join(this.dir, f), 'utf8')) as UpgradeRecord;
+          // Running on disk but not here: the control plane that ran it is gone.
+          if (r.Status === 'running' && !this.active.has(r.UpgradeId)) {
+            r.Status = 'interrupted';
+            r.Message = 'The control plane stopped during the upgrade; each task is where its last completed step left it. Check the tasks and run the upgrade again.';
+          }
+          all.set(r.UpgradeId, r);
+        } catch {
+          // a half-written file cannot happen (rename), but a hand-edited one can: skip it
+        }
+      }
+    }
+    for (const r of this.active.values()) all.set(r.UpgradeId, structuredClone(r));
+    const list = [...all.values()].sort((a, b) => b.CreatedAt.localeCompare(a.CreatedAt));
+    if (upgradeId === undefined) return list;
+    const one = list.filter((r) => r.UpgradeId === upgradeId);
+    if (!one.length) throw notFound(`Upgrade ${upgradeId} not found.`);
+    return one;
+  }
+
+  // ---- running an upgrade ----
+
+  private async run(record: UpgradeRecord): Promise<void> {
+    const queue = [...record.Tasks];
+    let halted = false;
+    const worker = async (): Promise<void> => {
+      for (let entry = queue.shift(); entry && !halted; entry = queue.shift()) {
+        const ok = await this.upgradeTask(record, entry);
+        if (!ok) halted = true;
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(record.MaxConcurrent, Math.max(1, queue.length)) }, worker));
+    for (const e of record.Tasks) if (e.Step === 'pending') this.step(record, e, 'not-started', 'Not started: the upgrade halted at an earlier failure.');
+    const failed = record.Tasks.filter((e) => e.Step === 'failed' || e.Step === 'rolled-back');
+    if (failed.length) {
+      const moved = record.Tasks.filter((e) => e.Step === 'done').length;
+      this.finish(record, 'failed', `Halted: ${failed.map((e) => `${e.ReplicationTaskIdentifier}: ${e.Message}`).join('; ')}. ${moved} of ${record.Tasks.length} task(s) moved.`);
+    } else {
+      this.finish(record, 'succeeded', `All ${record.Tasks.length} task(s) moved to ${this.name(record.TargetReplicationInstanceArn)}.`);
+    }
+  }
+
+  /** One task through the steps; false when it failed (after its rollback). */
+  private async upgradeTask(record: UpgradeRecord, entry: UpgradeTaskEntry): Promise<boolean> {
+    const arn = entry.ReplicationTaskArn;
+    const to = record.TargetReplicationInstanceArn;
+    entry.StartedAt = new Date().toISOString();
+    let stopRequestedAt: number | undefined;
+    try {
+      const doc = getTask(this.app, arn);
+      if (entry.Action === 'move-and-resume') {
+        this.step(record, entry, 'preparing');
+        await checkTargetCanTake(this.app, doc, to);
+        this.step(record, entry, 'stopping');
+        stopRequestedAt = Date.now();
+        this.app.tasks.stopTask(arn);
+        await this.waitFor(arn, ['stopped'], ['failed'], STOP_TIMEOUT_MS);
+      }
+      this.step(record, entry, 'moving');
+      requestMove(this.app, arn, to);
+      await this.waitFor(arn, ['stopped', 'ready', 'failed'], ['failed-move'], MOVE_TIMEOUT_MS, (d) => d.ReplicationInstanceArn === to);
+      if (entry.Action === 'move-and-resume') {
+        this.step(record, entry, 'resuming');
+        this.app.tasks.startTask(arn, 'resume-processing');
+        await this.waitFor(arn, ['running'], ['failed', 'stopped'], START_TIMEOUT_MS);
+        entry.HandoverMillis = Date.now() - stopRequestedAt!;
+        this.step(record, entry, 'health-check');
+        await this.healthy(arn, record);
+      }
+      entry.FinishedAt = new Date().toISOString();
+      this.step(record, entry, 'done', entry.HandoverMillis !== undefined ? `Running on ${this.name(to)}; handover took ${entry.HandoverMillis} ms.` : `Moved to ${this.name(to)}.`);
+      return true;
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      const failedAt = entry.Step;
+      this.step(record, entry, 'failed', `Failed while ${failedAt}: ${reason}`);
+      const rollback = await this.rollback(record, entry).catch((e: unknown) => `rollback failed: ${(e as Error).message}`);
+      entry.FinishedAt = new Date().toISOString();
+      if (rollback === undefined) this.step(record, entry, 'rolled-back', `Failed while ${failedAt}: ${reason}. Rolled back: the task is ${entry.Action === 'move-and-resume' ? 'running' : 'back'} on ${this.name(record.SourceReplicationInstanceArn)}.`);
+      else this.step(record, entry, 'failed', `Failed while ${failedAt}: ${reason}. ${rollback}`);
+      return false;
+    }
+  }
+
+  /** Puts a failed task back as it was on A. Returns undefined when done, or why it could not. */
+  private async rollback(record: UpgradeRecord, entry: UpgradeTaskEntry): Promise<string | undefined> {
+    const arn = entry.ReplicationTaskArn;
+    const from = record.SourceReplicationInstanceArn;
+    let doc = getTask(this.app, arn);
+    if (doc.Status === 'moving') doc = await this.waitFor(arn, ['stopped', 'ready', 'failed', 'failed-move'], [], MOVE_TIMEOUT_MS);
+    if (doc.ReplicationInstanceArn !== from) {
+      if (['starting', 'running'].includes(doc.Status)) {
+        this.app.tasks.stopTask(arn);
+        await this.waitFor(arn, ['stopped', 'failed'], [], STOP_TIMEOUT_MS);
+      }
+      // Back to the older engine: refused (and reported) only if it cannot read B's checkpoint.
+      requestMove(this.app, arn, from);
+      doc = await this.waitFor(arn, ['stopped', 'ready', 'failed'], ['failed-move'], MOVE_TIMEOUT_MS, (d) => d.ReplicationInstanceArn === from);
+    }
+    if (entry.Action === 'move-and-resume' && doc.Status !== 'running') {
+      if (doc.Status === 'starting') await this.waitFor(arn, ['running'], ['failed', 'stopped'], START_TIMEOUT_MS);
+      else {
+        this.app.tasks.startTask(arn, 'resume-processing');
+        await this.waitFor(arn, ['running'], ['failed', 'stopped'], START_TIMEOUT_MS);
+      }
+    }
+    return undefined;
+  }
+
+  /** Running, with a CDC report newer than the resume whose latency is under the threshold. */
+  private async healthy(arn: string, record: UpgradeRecord): Promise<void> {
+    const since = new Date().toISOString();
+    const deadline = Date.now() + record.HealthCheckTimeoutSeconds * 1000;
+    let last = 'no CDC report yet';
+    for (;;) {
+      const doc = getTask(this.app, arn);
+      if (doc.Status !== 'running') throw new Error(`the task left running (status ${doc.Status}${doc.LastFailureMessage ? `: ${String(doc.LastFailureMessage)}` : ''})`);
+      const fullLoadOnly = doc.MigrationType === 'full-load';
+      const cdc = doc._cdc;
+      if (fullLoadOnly) return;
+      if (cdc && cdc.updatedAt >= since) {
+        const latency = cdc.latencySeconds ?? 0;
+        if (latency <= record.MaxCdcLatencySeconds) return;
+        last = `CDC latency ${latency} s above ${record.MaxCdcLatencySeconds} s`;
+      }
+      if (Date.now() > deadline) throw new Error(`health check did not pass within ${record.HealthCheckTimeoutSeconds} s: ${last}`);
+      await sleep(POLL_MS * 5);
+    }
+  }
+
+  /** Waits until the task's status is one of `want` (and `also` holds), throws on one of `bad`. */
+  private async waitFor(arn: string, want: string[], bad: string[], timeoutMs: number, also: (d: TaskDoc) => boolean = () => true): Promise<TaskDoc> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const doc = getTask(this.app, arn);
+      if (bad.includes(doc.Status)) throw new Error(`task is ${doc.Status}${doc.LastFailureMessage ? `: ${String(doc.LastFailureMessage)}` : ''}`);
+      if (want.includes(doc.Status) && also(doc)) return doc;
+      if (Date.now() > deadline) throw new Error(`task still ${doc.Status} after ${Math.round(timeoutMs / 1000)} s (waiting for ${want.join(' or ')})`);
+      await sleep(POLL_MS);
+    }
+  }
+
+  private step(record: UpgradeRecord, entry: UpgradeTaskEntry, step: UpgradeStep, message?: string): void {
+    entry.Step = step;
+    if (message !== undefined) entry.Message = message;
+    this.save(record);
+    if (message !== undefined && ['done', 'failed', 'rolled-back'].includes(step)) {
+      const doc = this.app.store.tasks.get(entry.ReplicationTaskArn) as TaskDoc | undefined;
+      if (doc) taskEvent(this.app, doc, `Cascading upgrade ${record.UpgradeId}: ${message}`, step === 'done' ? ['State Change'] : ['Failure']);
+    }
+  }
+
+  private finish(record: UpgradeRecord, status: UpgradeStatus, message: string): void {
+    record.Status = status;
+    record.Message = message;
+    record.FinishedAt = new Date().toISOString();
+    this.save(record);
+    this.active.delete(record.UpgradeId);
+    this.instanceEvent(record.SourceReplicationInstanceArn, `Cascading upgrade ${record.UpgradeId} ${status}. ${message}`);
+  }
+
+  /** Written whole and renamed into place: a reader never sees half a record. */
+  private save(record: UpgradeRecord): void {
+    mkdirSync(this.dir, { recursive: true });
+    const path = join(this.dir, `${record.UpgradeId}.json`);
+    writeFileSync(`${path}.tmp`, JSON.stringify(record, null, 2));
+    renameSync(`${path}.tmp`, path);
+  }
+
+  private name(instanceArn: string): string {
+    return this.app.store.instances.get(instanceArn)?.ReplicationInstanceIdentifier ?? instanceArn;
+  }
+
+  private instanceEvent(instanceArn: string, message: string): void {
+    this.app.event({ sourceIdentifier: this.name(instanceArn), sourceType: 'replication-instance', sourceArn: instanceArn, message, categories: ['Maintenance'] });
+  }
+}
