@@ -25,7 +25,7 @@ import { ensurePublication, taskPublicationName } from '../connectors/postgres/p
 import { ReplicationConnection } from '../connectors/postgres/replication-connection.js';
 import { dropSlotIfExists, findSlot, taskSlotName, waitSlotInactive } from '../connectors/postgres/slot.js';
 import { targetColumnDeclaration } from '../connectors/postgres/type-map.js';
-import { formatLsn } from '../model/lsn.js';
+import { formatLsn, parseLsn } from '../model/lsn.js';
 import type { Lsn } from '../model/lsn.js';
 import { planTables } from '../model/table-mappings.js';
 import type { PlannedTable, TableMappings } from '../model/table-mappings.js';
@@ -50,6 +50,8 @@ const STOP = {
   fullLoadOnly: 'Stop Reason FULL_LOAD_ONLY_FINISHED',
   serverTime: 'Stop Reason STOPPED_AT_SERVER_TIME',
   commitTime: 'Stop Reason STOPPED_AT_COMMIT_TIME',
+  afterFullLoad: 'Stop Reason STOPPED_AFTER_FULL_LOAD',
+  afterCachedEvents: 'Stop Reason STOPPED_AFTER_CACHED_EVENTS',
   recoverable: 'Stop Reason RECOVERABLE_ERROR',
   fatal: 'Stop Reason FATAL_ERROR',
 } as const;
@@ -88,6 +90,7 @@ export class TaskRunner implements RunningTask {
   private cdcLive: { latencySeconds: number; pendingChanges: number } = { latencySeconds: 0, pendingChanges: 0 };
   private monitor: SourceMonitor | undefined;
   private fullLoadPercent: number | undefined;
+  private stopAtLsn: Lsn | undefined;
   private statusDb: pg.Client | undefined;
   private statusBusy = false;
   private lastStatusWrite = 0;
@@ -278,6 +281,10 @@ export class TaskRunner implements RunningTask {
           if (result.outcome === 'aborted') return STOP.normal;
           state = { ...state, phase: 'cdc' };
           await writeTxnState(target, this.ct, spec.taskResourceId, state);
+          const fl = this.settings.FullLoadSettings;
+          if (fl.StopTaskCachedChangesNotApplied) return STOP.afterFullLoad;
+          // "Cached changes" = what was committed while the load ran: apply up to the load's end.
+          if (fl.StopTaskCachedChangesApplied) this.stopAtLsn = await currentWalLsn(source);
         }
         // From here on a retry must resume, never start over (it would drop the slot).
         this.startType = 'resume-processing';
@@ -413,13 +420,15 @@ export class TaskRunner implements RunningTask {
       batchRows: tuning.BatchSplitSize > 0 ? Math.min(tuning.BatchSplitSize, 5_000) : 5_000,
       batchTimeoutMs: Math.max(1, tuning.BatchApplyTimeoutMin) * 1000,
       ...(stopAt ? { stopAt } : {}),
+      ...(this.stopAtLsn !== undefined ? { stopAtLsn: this.stopAtLsn } : {}),
       onCommit: (c) => this.committed(c.counts, c.checkpoint),
       onTick: (live) => {
         this.cdcLive = { latencySeconds: live.latencySeconds, pendingChanges: live.pendingChanges };
       },
     });
     this.session = session;
-    if (this.stopRequested) session.requestStop();
+    // A stop or ReloadTables that arrived while the session was being set up.
+    if (this.stopRequested || this.reloadQueue.length > 0) session.requestStop();
     try {
       const end = await session.run();
       switch (end.reason) {
@@ -427,6 +436,8 @@ export class TaskRunner implements RunningTask {
           return STOP.serverTime;
         case 'commit_time':
           return STOP.commitTime;
+        case 'reached_lsn':
+          return STOP.afterCachedEvents;
         case 'stream_ended':
           if (this.stopRequested) return STOP.normal;
           throw new Error('the source closed the replication stream');
@@ -676,6 +687,11 @@ export class TaskRunner implements RunningTask {
       this.statusBusy = false;
     }
   }
+}
+
+async function currentWalLsn(db: pg.Client): Promise<Lsn> {
+  const r = await db.query<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn');
+  return parseLsn(r.rows[0]!.lsn);
 }
 
 function sourceSetting(spec: TaskSpec, key: string, eca: string): unknown {

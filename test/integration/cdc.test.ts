@@ -139,6 +139,24 @@ describe('full-load-only task and an idle, filtered source', () => {
     expect((await source.query(`SELECT 1 FROM pg_replication_slots WHERE slot_name = 'opendms_flonly'`)).rows).toEqual([]);
   }, 60_000);
 
+  it('stops after the changes cached during the full load (StopTaskCachedChangesApplied), then resumes', async () => {
+    const workload = new Workload(source, 400_000);
+    const spec = (startType: 'start-replication' | 'resume-processing') =>
+      taskSpec(source, target, { taskId: 'CACHED', migrationType: 'full-load-and-cdc', tables: 'counters', startType, settings: { FullLoadSettings: { StopTaskCachedChangesApplied: true } } });
+    const reporter = new RecordingReporter();
+    startTask(spec('start-replication'), reporter);
+    expect(await reporter.waitFinal(60_000)).toMatchObject({ status: 'stopped', stopReason: 'Stop Reason STOPPED_AFTER_CACHED_EVENTS' });
+    const again = new RecordingReporter();
+    const task = startTask(spec('resume-processing'), again);
+    await again.waitRunning();
+    await workload.stop();
+    const sum = async (db: PostgresCluster) => (await db.query<{ s: string }>('SELECT sum(n)::text AS s FROM app.counters')).rows[0]!.s;
+    const want = await sum(source);
+    await waitFor('counters caught up', async () => (await sum(target)) === want, 30_000, 100);
+    await task.stop();
+    expect(await again.waitFinal()).toMatchObject({ status: 'stopped', stopReason: 'Stop Reason NORMAL' });
+  }, 90_000);
+
   it('confirms the slot past WAL written only to tables it does not replicate', async () => {
     await source.query('CREATE TABLE public.unrelated (id serial PRIMARY KEY, v text)');
     const reporter = new RecordingReporter();

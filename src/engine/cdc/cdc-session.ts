@@ -28,7 +28,7 @@ import type { CdcStop } from '../checkpoint.js';
 import type { MappedRelation, Relations } from './relations.js';
 import { identityRow, toRow } from './relations.js';
 
-export type CdcEndReason = 'stopped' | 'server_time' | 'commit_time' | 'stream_ended';
+export type CdcEndReason = 'stopped' | 'server_time' | 'commit_time' | 'stream_ended' | 'reached_lsn';
 
 export interface CdcSessionOptions {
   repl: ReplicationConnection;
@@ -49,6 +49,8 @@ export interface CdcSessionOptions {
   /** Batch mode: commit a batch at the latest after this long. */
   batchTimeoutMs: number;
   stopAt?: CdcStop;
+  /** End once every transaction committed before this LSN is applied (StopTaskCachedChangesApplied). */
+  stopAtLsn?: Lsn;
   /** Called after each target commit. */
   onCommit(c: { counts: TableCounts[]; lsn: Lsn; checkpoint: string; commitTime: Date | null }): void;
   /** Called about once a second with the live figures. */
@@ -125,6 +127,7 @@ export class CdcSession {
       if (!this.inTxn && !this.o.applier.dirty) {
         this.idle = maxLsn(this.idle, ev.walEnd);
         if (this.o.stopAt?.kind === 'commit_time' && ev.serverTime >= this.o.stopAt.at) this.endReason = 'commit_time';
+        if (this.o.stopAtLsn !== undefined && ev.walEnd >= this.o.stopAtLsn) this.endReason = 'reached_lsn';
       }
       if (ev.replyRequested) this.sendFeedback(false);
       return;
@@ -135,6 +138,10 @@ export class CdcSession {
     switch (m.tag) {
       case 'begin':
         this.skipTxn = m.finalLsn < this.o.skipBefore;
+        if (!this.skipTxn && this.o.stopAtLsn !== undefined && m.finalLsn >= this.o.stopAtLsn) {
+          this.endReason = 'reached_lsn';
+          return;
+        }
         if (!this.skipTxn && this.o.stopAt?.kind === 'commit_time' && m.commitTime > this.o.stopAt.at) {
           // This transaction is past the stop point: end before it.
           this.endReason = 'commit_time';
