@@ -160,7 +160,10 @@ describe('full-load-only task and an idle, filtered source', () => {
   it('confirms the slot past WAL written only to tables it does not replicate', async () => {
     await source.query('CREATE TABLE public.unrelated (id serial PRIMARY KEY, v text)');
     const reporter = new RecordingReporter();
-    const task = startTask(taskSpec(source, target, { taskId: 'IDLE', migrationType: 'cdc', tables: 'counters' }), reporter);
+    const task = startTask(
+      taskSpec(source, target, { taskId: 'IDLE', migrationType: 'cdc', tables: 'counters', settings: { OpendmsSettings: { RetainedWalAlarmBytes: 1 } } }),
+      reporter,
+    );
     await reporter.waitRunning();
     const slotLsn = async () =>
       (await source.query<{ ok: boolean }>(`SELECT confirmed_flush_lsn >= $1::pg_lsn AS ok FROM pg_replication_slots WHERE slot_name = 'opendms_idle'`, [mark])).rows[0]?.ok;
@@ -168,6 +171,8 @@ describe('full-load-only task and an idle, filtered source', () => {
     const mark = (await source.query<{ l: string }>('SELECT pg_current_wal_lsn()::text AS l')).rows[0]!.l;
     await source.query(`INSERT INTO public.unrelated (v) SELECT 'y' FROM generate_series(1, 2000)`);
     await waitFor('slot confirmed past unrelated WAL', async () => (await slotLsn()) === true, 30_000, 200);
+    // The retained-WAL alarm (threshold 1 byte here) was raised as an event.
+    await waitFor('retained WAL event', async () => reporter.events.some((e) => /opendms_idle holds back \d+ bytes of WAL/.test(e)), 10_000, 100);
     await task.stop();
     expect((await reporter.waitFinal()).status).toBe('stopped');
   }, 60_000);

@@ -136,6 +136,16 @@ describe('CDC apply: DDL, errors, big transactions, retries, stop positions', ()
     expect(final.status === 'failed' && final.failureMessage).toMatch(/terminat/i);
   }, 100_000);
 
+  it('stops at CdcStopPosition server_time by itself', async () => {
+    const at = new Date(Date.now() + 2000).toISOString().slice(0, 19);
+    const reporter = new RecordingReporter();
+    startTask(taskSpec(source, target, { taskId: 'EDGES', migrationType: 'cdc', startType: 'resume-processing', extra: { cdcStopPosition: `server_time:${at}` } }), reporter);
+    await reporter.waitRunning();
+    const final = await reporter.waitFinal(30_000);
+    expect(final).toMatchObject({ status: 'stopped', stopReason: 'Stop Reason STOPPED_AT_SERVER_TIME' });
+    expect(Date.now()).toBeGreaterThanOrEqual(new Date(`${at}Z`).getTime());
+  }, 60_000);
+
   it('stops at CdcStopPosition commit_time without applying later transactions', async () => {
     await source.query(`INSERT INTO app.t VALUES (20, 'early', 1)`);
     const stopAt = new Date(Date.now() + 1500);
