@@ -110,7 +110,8 @@ async function handle(app: App, operations: OperationTable, req: IncomingMessage
     );
     const target = String(req.headers['x-amz-target'] ?? '');
     const [prefix, name = ''] = target.split('.', 2);
-    const extension = prefix === EXTENSIONS_TARGET_PREFIX ? extensionOperations[name] : undefined;
+    // Own properties only: a target such as `.__proto__` must not reach Object.prototype members.
+    const extension = prefix === EXTENSIONS_TARGET_PREFIX && Object.hasOwn(extensionOperations, name) ? extensionOperations[name] : undefined;
     if (extension) {
       // opendms's own operations (src/api/extensions): not in the AWS model; they check their input.
       operationName = `${prefix}.${name}`;

@@ -34,6 +34,8 @@ const sha256Hex = (data: string | Buffer): string => createHash('sha256').update
 const hmac = (key: string | Buffer, data: string): Buffer => createHmac('sha256', key).update(data, 'utf8').digest();
 
 function header(req: SignedRequest, name: string): string | undefined {
+  // SignedHeaders is client input: `__proto__` or `constructor` must not reach Object.prototype.
+  if (!Object.hasOwn(req.headers, name)) return undefined;
   const v = req.headers[name];
   return Array.isArray(v) ? v.join(',') : v;
 }

@@ -4,8 +4,9 @@
  */
 import { DescribeReplicationTasksCommand } from '@aws-sdk/client-database-migration-service';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect } from 'node:net';
 import { rawRequest } from '../helpers/raw-request.js';
-import { startService, type RunningService } from '../helpers/service.js';
+import { startService, TEST_KEYS, type RunningService } from '../helpers/service.js';
 
 let svc: RunningService;
 beforeAll(async () => {
@@ -103,6 +104,46 @@ describe('malformed requests get 4xx faults, never a 500', () => {
     const res = await fetch(`${svc.url}/`);
     expect(res.status).toBe(400);
     expect(((await res.json()) as { __type: string }).__type).toBe('UnknownOperationException');
+  });
+
+  it('a target naming an Object.prototype member is an unknown operation, for both prefixes', async () => {
+    for (const target of ['OpenDmsExtensions20261101.__proto__', 'OpenDmsExtensions20261101.constructor', 'AmazonDMSv20160101.toString']) {
+      const r = await rawRequest(svc.url, { target });
+      expect(r.status, target).toBe(400);
+      expect(r.json.__type, target).toBe('UnknownOperationException');
+    }
+  });
+
+  it('a signed header named like an Object.prototype member is a signature fault, not a 500', async () => {
+    const amzDate = new Date().toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+    for (const name of ['__proto__', 'constructor']) {
+      const res = await fetch(`${svc.url}/`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/x-amz-json-1.1',
+          'x-amz-target': TARGET,
+          'x-amz-date': amzDate,
+          authorization: `AWS4-HMAC-SHA256 Credential=${TEST_KEYS.accessKeyId}/${amzDate.slice(0, 8)}/us-east-1/dms/aws4_request, SignedHeaders=${name};host, Signature=00`,
+        },
+        body: '{}',
+      });
+      expect(res.status, name).toBe(403);
+      expect(((await res.json()) as { __type: string }).__type, name).toBe('InvalidSignatureException');
+    }
+  });
+
+  it('a client that goes away in the middle of its body does not hurt the service', async () => {
+    const { port } = new URL(svc.url);
+    await new Promise<void>((resolve) => {
+      const socket = connect(Number(port), '127.0.0.1', () => {
+        socket.write('POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-amz-json-1.1\r\nContent-Length: 1000\r\n\r\n{"Ma');
+        setTimeout(() => socket.destroy(), 100);
+      });
+      socket.on('close', () => resolve());
+      socket.on('error', () => resolve());
+    });
+    const r = await rawRequest(svc.url, { target: TARGET });
+    expect(r.status).toBe(200);
   });
 
   it('the service is still healthy after all of the above', async () => {
