@@ -3,7 +3,8 @@
  * types, loaded into fresh target databases by
  *   - a raw `psql -c "COPY ... TO STDOUT" | psql -c "COPY ... FROM STDIN"` pipe per table, all
  *     tables at once, into tables created beforehand (schema not timed): the machine's limit;
- *   - opendms `runFullLoad` (DROP_AND_CREATE, MaxFullLoadSubTasks 4), once with primary keys
+ *   - opendms `runFullLoad` (DROP_AND_CREATE, MaxFullLoadSubTasks 4, default splitting and COPY
+ *     format, which is binary here as every column has a built-in type), once with primary keys
  *     created with the tables (DMS default) and once with CreatePkAfterFullLoad (as pgcopydb does);
  *   - `pgcopydb clone` (schema, data, indexes, constraints; --table-jobs 4 --index-jobs 2).
  * The dataset has primary keys and no secondary indexes. Each contender runs

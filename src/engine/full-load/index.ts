@@ -1,8 +1,9 @@
 /**
  * Full load, PostgreSQL to PostgreSQL: one consistent snapshot, tables and key ranges loaded in
  * parallel with COPY streamed source -> target (bounded memory: stream backpressure end to end,
- * never an array of rows), progress recorded per range on the target so a stop or a crash resumes
- * where it left off.
+ * never an array of rows; binary format where every column has a built-in type, text otherwise,
+ * see copy-format.ts), progress recorded per range on the target so a stop or a crash resumes
+ * where it left off. Large tables split into key ranges as segments.ts says.
  *
  * ## Consistency
  *
@@ -106,7 +107,8 @@ export interface FullLoadOptions {
   /**
    * Exported snapshot to load from (CREATE_REPLICATION_SLOT ... EXPORT_SNAPSHOT). The caller keeps
    * its replication connection open until `onSnapshotImported` fires. Without it the load takes its
-   * own snapshot (full-load-only tasks).
+   * own snapshot: full-load-only tasks, and resumes (an existing slot cannot export its snapshot
+   * again; the invariant above then keeps the target consistent).
    */
   snapshotName?: string;
   settings: FullLoadSettings;
@@ -185,6 +187,19 @@ type Work = { kind: 'plan' | 'finish'; t: TableRun } | { kind: 'segment'; t: Tab
 /**
  * Loads `tables` from `source` into `target`; resolves when every table is completed or errored,
  * or the signal aborted the load. Rejects with FullLoadError when the endpoints stay unreachable.
+ *
+ * @example
+ *   // full-load-and-cdc, fresh start: slot created on a replication connection first
+ *   const { snapshot_name } = (await repl.query('CREATE_REPLICATION_SLOT s LOGICAL pgoutput EXPORT_SNAPSHOT')).rows[0];
+ *   const result = await runFullLoad({
+ *     source, target, tables: planTables(mappings, catalog), catalog, snapshotName: snapshot_name,
+ *     settings: { targetTablePrepMode: 'DROP_AND_CREATE', maxSubTasks: 8, commitRate: 10000, createPkAfterFullLoad: false },
+ *     controlSchema: 'public', taskName: spec.taskResourceId, resume: false,
+ *     onTableState: (s) => stats.set(`${s.SchemaName}.${s.TableName}`, s),
+ *     onSnapshotImported: () => void repl.end(), // the slot stays; only the exporting session goes
+ *     signal: stopController.signal,
+ *   });
+ *   // result.outcome === 'aborted' after a stop: start again later with resume: true.
  */
 export async function runFullLoad(o: FullLoadOptions): Promise<FullLoadResult> {
   const settings = o.settings;
