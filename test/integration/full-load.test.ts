@@ -286,13 +286,14 @@ describe('DROP_AND_CREATE', () => {
 
 describe('prep modes, filters, renames, removed columns', () => {
   it('TRUNCATE_BEFORE_LOAD empties an existing table first; DO_NOTHING keeps rows and creates missing tables', async () => {
-    await target.query(`DROP TABLE IF EXISTS app.nokey; CREATE TABLE app.nokey (label text, qty integer, extra text DEFAULT 'x'); INSERT INTO app.nokey VALUES ('stale', -1, 'y')`);
+    await target.query(`DROP TABLE IF EXISTS app.nokey; CREATE TABLE app.nokey (label text, qty bigint, extra text DEFAULT 'x'); INSERT INTO app.nokey VALUES ('stale', -1, 'y')`);
     await target.query(`DELETE FROM app.composite WHERE seq < 100; INSERT INTO app.composite VALUES ('zz', -5, 'stale')`);
     const r = await load([planned('app', 'nokey'), planned('app', 'composite')], {}, { targetTablePrepMode: 'TRUNCATE_BEFORE_LOAD' });
     expect(r.errors).toEqual([]);
     await expectSame('app', 'nokey');
     await expectSame('app', 'composite');
-    // The table was kept (its extra column and default survive), only emptied.
+    // The table was kept (its extra column and default survive, its bigint took the source's
+    // integers: an existing table is loaded in text format), only emptied.
     const extra = await target.query(`SELECT count(*)::int AS n FROM app.nokey WHERE extra = 'x'`);
     expect(extra.rows[0]?.n).toBe(2002);
 

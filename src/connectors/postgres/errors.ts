@@ -14,6 +14,8 @@ export interface ClassifiedError {
 /** SQLSTATE classes and codes that a reconnect or a retry can clear. */
 const RETRYABLE_SQLSTATE_PREFIXES = ['08', '53', '57P'];
 const RETRYABLE_SQLSTATES = new Set(['40001', '40P01', '55P03', '58030']);
+/** In class 08 but not transient: a protocol violation (e.g. binary COPY data the server cannot read) repeats on retry. */
+const NOT_RETRYABLE_SQLSTATES = new Set(['08P01']);
 const RETRYABLE_NODE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN', 'ENOTFOUND']);
 const RETRYABLE_MESSAGES = [/Connection terminated/i, /not queryable/i, /terminating connection/i, /connection ended/i, /Client has encountered a connection error/i, /timeout expired/i, /socket hang up/i];
 
@@ -22,7 +24,7 @@ export function classifyPostgresError(err: unknown): ClassifiedError {
   const code = typeof e?.code === 'string' ? e.code : undefined;
   const message = typeof e?.message === 'string' ? e.message : String(err);
   let retryable = false;
-  if (code !== undefined) {
+  if (code !== undefined && !NOT_RETRYABLE_SQLSTATES.has(code)) {
     retryable = RETRYABLE_SQLSTATES.has(code) || RETRYABLE_NODE_CODES.has(code) || RETRYABLE_SQLSTATE_PREFIXES.some((p) => code.startsWith(p));
   }
   if (!retryable && code === undefined) retryable = RETRYABLE_MESSAGES.some((re) => re.test(message));

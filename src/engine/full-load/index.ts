@@ -375,11 +375,13 @@ export async function runFullLoad(o: FullLoadOptions): Promise<FullLoadResult> {
       await w.setSequentialScans(src, seg.range.lower === undefined && seg.range.upper === undefined);
       await tgt.query('BEGIN');
       if (seg.deleteFirst && t.ownsRows) await tgt.query(deleteRangeSql(t, seg.range, targetName));
-      const format = t.format === 'binary' ? ' (FORMAT binary)' : '';
+      // A table the load did not create may declare other types than the source (int8 for int4,
+      // text for varchar): text input converts, binary input would be misread, so text it is.
+      const format = t.format === 'binary' && t.tableCreated ? ' (FORMAT binary)' : '';
       const out = src.query(copyStreams.to(`COPY (${select}) TO STDOUT${format}`));
       const into = tgt.query(copyStreams.from(`COPY ${targetName} (${t.def.columns.map((c) => quoteIdent(c.name)).join(', ')}) FROM STDIN${format}`));
       // Live row count for the statistics, without materialising rows.
-      const binary = t.format === 'binary' ? new BinaryRowCounter() : undefined;
+      const binary = format !== '' ? new BinaryRowCounter() : undefined;
       out.on('data', (chunk: Buffer) => {
         let n: number;
         if (binary) {
