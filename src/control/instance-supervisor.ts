@@ -52,6 +52,7 @@ import {
 import type { ReplicationInstanceRecord } from '../store/index.js';
 import { instanceLaunchCommand } from './instance-launch.js';
 import { statusAfterCrash, statusAfterHello, statusForStorage, type InstanceEventNote } from './instance-lifecycle.js';
+import { endLeftover, leftoverPid } from './instance-leftovers.js';
 import { InstanceMaintenance } from './instance-maintenance.js';
 import { controlSocketPath, instanceWorkDir, taskWorkDir } from './instance-paths.js';
 
@@ -148,7 +149,17 @@ export class InstanceSupervisor extends EventEmitter<InstanceSupervisorEvents> {
     });
     chmodSync(this.socketPath, 0o600);
     this.server = server;
-    for (const record of this.app.store.instances.list()) {
+    const records = this.app.store.instances.list();
+    await Promise.all(
+      records.map(async (record) => {
+        const arn = record.ReplicationInstanceArn;
+        const pid = leftoverPid(instanceWorkDir(this.app.config.dataDir, arn), arn);
+        if (pid === undefined) return;
+        this.app.log.warn({ instanceArn: arn, pid }, 'a process of this instance outlived the previous control plane; ending it first');
+        await endLeftover(pid, SHUTDOWN_TIMEOUT_MS);
+      }),
+    );
+    for (const record of records) {
       if (record.ReplicationInstanceStatus === 'deleting') {
         this.delete(record.ReplicationInstanceArn);
         continue;

@@ -83,3 +83,20 @@ it('instance processes exit when the control plane is killed, and come back with
   expect(successor).toBeDefined();
   expect(successor).not.toBe(pid);
 });
+
+it('a leftover instance process of a killed control plane is ended before its successor starts (never two at once)', async () => {
+  const pid = await waitFor('a live instance pid', async () => livePid(), 20_000, 20);
+  // A frozen process cannot notice that its control plane died: it stands for one that is slow to exit.
+  process.kill(pid, 'SIGSTOP');
+  try {
+    await svc.kill('SIGKILL');
+    expect(alive(pid)).toBe(true);
+    await svc.restart();
+    client = steadyClient(svc);
+    await waitFor('the instance to be available after the restart', async () => (await status()) === 'available', 40_000, 20);
+    expect(alive(pid)).toBe(false);
+    expect(livePid()).not.toBe(pid);
+  } finally {
+    if (alive(pid)) process.kill(pid, 'SIGKILL');
+  }
+});
