@@ -256,7 +256,7 @@ export async function runFullLoad(o: FullLoadOptions): Promise<FullLoadResult> {
     setState(t, 'Table error');
   };
 
-  // Control table, and on a fresh start forget earlier progress; on resume adopt it.
+  // Control table, and on a fresh start forget these tables' earlier progress; on resume adopt it.
   const admin = await connectOrFail(() => openTargetSession(o.target, `${o.taskName}:load-admin`));
   let targetVersionNum: number;
   try {
@@ -264,7 +264,7 @@ export async function runFullLoad(o: FullLoadOptions): Promise<FullLoadResult> {
     targetVersionNum = v.rows[0]?.version ?? 0;
     await progress.ensure(admin);
     if (o.resume) adoptProgress(runs, await progress.read(admin), settings);
-    else await progress.clearTask(admin);
+    else await progress.clearTables(admin, o.tables.map((t) => t.source));
   } finally {
     await admin.end().catch(() => {});
   }

@@ -62,9 +62,15 @@ export class ProgressTable {
     }
   }
 
-  /** Forgets everything this task recorded (a fresh start or reload-target). */
-  async clearTask(client: pg.Client): Promise<void> {
-    await client.query(`DELETE FROM ${this.name} WHERE task_name = $1`, [this.taskName]);
+  /**
+   * Forgets what this task recorded for these tables (a fresh start, reload-target, ReloadTables);
+   * other tables' progress stays.
+   */
+  async clearTables(client: pg.Client, tables: { schema: string; table: string }[]): Promise<void> {
+    await client.query(
+      `DELETE FROM ${this.name} p USING unnest($2::text[], $3::text[]) AS t(s, n) WHERE p.task_name = $1 AND p.table_owner = t.s AND p.table_name = t.n`,
+      [this.taskName, tables.map((t) => t.schema), tables.map((t) => t.table)],
+    );
   }
 
   async read(client: pg.Client): Promise<ProgressRow[]> {
