@@ -19,8 +19,18 @@ export async function ensurePublication(db: pg.ClientBase, name: string, tables:
     if (!exists) await db.query(`CREATE PUBLICATION ${quoteIdent(name)}`);
     return;
   }
-  if (exists) await db.query(`ALTER PUBLICATION ${quoteIdent(name)} SET TABLE ${list}`);
-  else await db.query(`CREATE PUBLICATION ${quoteIdent(name)} FOR TABLE ${list}`);
+  if (!exists) {
+    await db.query(`CREATE PUBLICATION ${quoteIdent(name)} FOR TABLE ${list}`);
+    return;
+  }
+  // Unchanged (the usual resume): leave it alone. ALTER PUBLICATION takes locks on every table
+  // and invalidates caches in running walsenders, which a fast handover does not need.
+  const current = await db.query<{ schemaname: string; tablename: string }>('SELECT schemaname, tablename FROM pg_publication_tables WHERE pubname = $1', [name]);
+  const key = (schema: string, table: string) => `${schema}\u0000${table}`;
+  const have = new Set(current.rows.map((r) => key(r.schemaname, r.tablename)));
+  const want = new Set(tables.map((t) => key(t.schema, t.table)));
+  if (have.size === want.size && [...want].every((k) => have.has(k))) return;
+  await db.query(`ALTER PUBLICATION ${quoteIdent(name)} SET TABLE ${list}`);
 }
 
 export async function dropPublicationIfExists(db: pg.ClientBase, name: string): Promise<void> {

@@ -27,6 +27,7 @@ import { insertApplyException, txnStateUpsertLiteralSql } from '../control-table
 import type { ApplyTable, Row } from './apply-table.js';
 import { keyOf, NetChanges } from './net-changes.js';
 import type { NetEntry } from './net-changes.js';
+import { quoteLiteral } from '../../connectors/postgres/sql.js';
 import { deleteOneSql, deleteSql, describeStatement, setColumns, updateOneSql, updateSql, upsertSql } from './statements.js';
 
 export type RowPolicy = 'IGNORE_RECORD' | 'LOG_ERROR' | 'SUSPEND_TABLE' | 'STOP_TASK';
@@ -202,10 +203,12 @@ export class Applier {
    * last source transaction included). Returns the per-table counts it made durable.
    */
   async commit(position: { checkpoint: string; lsn: Lsn; seq: number; phase: TxnPhase; commitTime: Date | null }): Promise<TableCounts[]> {
-    await this.flush();
-    const release = this.chunkOpen ? 'RELEASE SAVEPOINT opendms_chunk; ' : '';
     const upsert = txnStateUpsertLiteralSql(this.opts.controlTables, this.opts.taskName, position);
-    await this.db.query(this.inTxn ? `${release}${upsert}; COMMIT` : `BEGIN; ${upsert}; COMMIT`);
+    if (!(await this.commitInline(upsert))) {
+      await this.flush();
+      const release = this.chunkOpen ? 'RELEASE SAVEPOINT opendms_chunk; ' : '';
+      await this.db.query(this.inTxn ? `${release}${upsert}; COMMIT` : `BEGIN; ${upsert}; COMMIT`);
+    }
     this.chunkOpen = false;
     this.inTxn = false;
     const counts = [...this.counts.values()];
@@ -285,30 +288,45 @@ export class Applier {
       await this.applyOrdered(t, p.ordered, false);
       return;
     }
-    const deletes: NetEntry[] = [];
-    const upserts: NetEntry[] = [];
-    const updates = new Map<string, { set: number[]; rows: Row[] }>();
-    for (const e of p.net!.entries.values()) {
-      if (e.op === 'delete') deletes.push(e);
-      else if (e.op === 'upsert') upserts.push(e);
-      else {
-        const set = setColumns(t, e.row, false);
-        if (set.length === 0) continue;
-        const mask = set.join(',');
-        let group = updates.get(mask);
-        if (!group) updates.set(mask, (group = { set, rows: [] }));
-        group.rows.push(e.row);
+    for (const st of setStatements(p)) {
+      const n = await this.run(st.text, st.values);
+      if (st.expect !== undefined && n < st.expect) throw new MissingRowsError(`${st.expect - n} updated rows of ${t.qualified} not found on the target`);
+    }
+  }
+
+  /**
+   * A whole target transaction in ONE round trip: BEGIN, the set-based statements with their
+   * arrays inlined as literals, the checkpoint upsert and COMMIT, as one simple-query batch. Used
+   * when everything pending is for keyed tables and nothing was sent yet (every small source
+   * transaction in transactional mode, most batches). An UPDATE that misses rows makes the batch
+   * fail on purpose (division by zero in its row-count check), so that, as with any error, the
+   * transaction is rolled back and replayed row by row to find the offending rows.
+   * Returns false when it could not be used (the caller takes the normal path).
+   */
+  private async commitInline(upsert: string): Promise<boolean> {
+    const work = [...this.pending.values()].filter((p) => !this.isSuspended(p.table));
+    if (this.inTxn || work.some((p) => !p.net)) return false;
+    const parts = ['BEGIN'];
+    for (const p of work) {
+      for (const st of setStatements(p)) {
+        const text = inlineArrays(st.text, st.values);
+        parts.push(st.expect === undefined ? text : `WITH _w AS (${text} RETURNING 1) SELECT 1 / (CASE WHEN count(*) = ${st.expect} THEN 1 ELSE 0 END) FROM _w`);
       }
     }
-    if (deletes.length > 0) await this.run(deleteSql(t), columnsOf(deletes.map((e) => e.row), t.keyIdx));
-    if (upserts.length > 0) {
-      const all = t.columns.map((_, i) => i);
-      await this.run(upsertSql(t), columnsOf(upserts.map((e) => e.row), all));
+    parts.push(upsert, 'COMMIT');
+    this.pending = new Map();
+    this.pendingRows = 0;
+    try {
+      await this.db.query(parts.join(';\n'));
+      return true;
+    } catch (err) {
+      if (classifyPostgresError(err).retryable && (err as { code?: string }).code !== '22012') throw err;
+      await this.db.query('ROLLBACK');
     }
-    for (const { set, rows } of updates.values()) {
-      const n = await this.run(updateSql(t, set), columnsOf(rows, [...t.keyIdx, ...set]));
-      if (n < rows.length) throw new MissingRowsError(`${rows.length - n} updated rows of ${t.qualified} not found on the target`);
-    }
+    await this.begin();
+    for (const p of work) await this.applyOneByOne(p);
+    await this.db.query(`${upsert}; COMMIT`);
+    return true;
   }
 
   /** Key-less table: consecutive inserts go in one statement, updates/deletes one by one, in order. */
@@ -424,6 +442,43 @@ export class Applier {
     this.pending.delete(t.qualified);
     this.opts.onTableSuspended(t, reason);
   }
+}
+
+/** The set-based statements for a keyed table's net changes: deletes, upserts, updates per column set. */
+function setStatements(p: Pending): { text: string; values: (string | null)[][]; expect?: number }[] {
+  const t = p.table;
+  const deletes: NetEntry[] = [];
+  const upserts: NetEntry[] = [];
+  const updates = new Map<string, { set: number[]; rows: Row[] }>();
+  for (const e of p.net!.entries.values()) {
+    if (e.op === 'delete') deletes.push(e);
+    else if (e.op === 'upsert') upserts.push(e);
+    else {
+      const set = setColumns(t, e.row, false);
+      if (set.length === 0) continue;
+      const mask = set.join(',');
+      let group = updates.get(mask);
+      if (!group) updates.set(mask, (group = { set, rows: [] }));
+      group.rows.push(e.row);
+    }
+  }
+  const out: { text: string; values: (string | null)[][]; expect?: number }[] = [];
+  if (deletes.length > 0) out.push({ text: deleteSql(t), values: columnsOf(deletes.map((e) => e.row), t.keyIdx) });
+  if (upserts.length > 0) out.push({ text: upsertSql(t), values: columnsOf(upserts.map((e) => e.row), t.columns.map((_, i) => i)) });
+  for (const { set, rows } of updates.values()) {
+    out.push({ text: updateSql(t, set), values: columnsOf(rows, [...t.keyIdx, ...set]), expect: rows.length });
+  }
+  return out;
+}
+
+/** A text[] literal: `{"a","b\"c",NULL}` (every element quoted, so no value is misread). */
+function textArrayLiteral(values: (string | null)[]): string {
+  return `{${values.map((v) => (v === null ? 'NULL' : `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`)).join(',')}}`;
+}
+
+/** Replaces each `$n::text[]` parameter with its array as a literal (for simple-query batches). */
+function inlineArrays(text: string, values: (string | null)[][]): string {
+  return text.replace(/\$(\d+)::text\[\]/g, (_, n: string) => `${quoteLiteral(textArrayLiteral(values[Number(n) - 1]!))}::text[]`);
 }
 
 /** Rows -> one text[] per column in `idx` (the statements' parameters). */
