@@ -38,6 +38,8 @@ const GiB = 1024 ** 3;
 export const BASE_TASK_RESERVATION_GB = 1;
 /** How long a move waits for a target instance process that is (re)starting. */
 const CONNECT_TIMEOUT_MS = 60_000;
+/** Instance statuses that end in `available` by themselves once the process says hello. */
+const COMING_BACK = ['creating', 'rebooting', 'modifying', 'upgrading'];
 /** Each endpoint check from the target instance. */
 const TEST_TIMEOUT_MS = 30_000;
 
@@ -152,21 +154,28 @@ function connected(app: App, instanceArn: string, name: string): Promise<void> {
  * `recheck` is called after each wait (a move uses it to notice it was cancelled).
  */
 export async function checkTargetCanTake(app: App, doc: TaskDoc, toArn: string, recheck: () => TaskDoc = () => doc): Promise<void> {
-  const target = app.store.instances.get(toArn);
+  let target = app.store.instances.get(toArn);
   if (!target) throw new Error(`replication instance ${toArn} no longer exists`);
+  if (COMING_BACK.includes(target.ReplicationInstanceStatus)) {
+    // Its process is (re)starting, e.g. the control plane restarted mid-move: wait for its hello.
+    await connected(app, toArn, target.ReplicationInstanceIdentifier);
+    target = app.store.instances.get(toArn);
+    if (!target) throw new Error(`replication instance ${toArn} no longer exists`);
+  }
   if (target.ReplicationInstanceStatus !== 'available') {
     throw new Error(`replication instance ${target.ReplicationInstanceIdentifier} is in status ${target.ReplicationInstanceStatus}, not available`);
   }
   checkStorage(app, doc, target);
   await connected(app, toArn, target.ReplicationInstanceIdentifier);
   const current = recheck();
+  const name = target.ReplicationInstanceIdentifier;
   const tests = [current.SourceEndpointArn, current.TargetEndpointArn].map(async (endpointArn) => {
     const spec = endpointConnectionSpec(app, endpointArn);
     try {
       await app.instances.request(toArn, { type: 'test-connection', endpoint: spec }, TEST_TIMEOUT_MS);
     } catch (err) {
       throw new Error(
-        `replication instance ${target.ReplicationInstanceIdentifier} cannot connect to ${spec.endpointType} endpoint ${spec.endpointIdentifier}: ${(err as Error).message}`,
+        `replication instance ${name} cannot connect to ${spec.endpointType} endpoint ${spec.endpointIdentifier}: ${(err as Error).message}`,
         { cause: err },
       );
     }

@@ -334,3 +334,33 @@ it('while moving only DeleteReplicationTask is accepted, and a delete cancels th
     await new Promise((r) => silent.close(r));
   }
 }, 120_000);
+
+it('a move interrupted by a control-plane crash starts over after the restart and ends', async () => {
+  const sockets: Socket[] = [];
+  const silent: Server = createServer((s) => sockets.push(s));
+  const port = await freePort();
+  await new Promise<void>((r) => silent.listen(port, '127.0.0.1', () => r()));
+  try {
+    const slowSrc = await endpoint('slow-src-2', 'source', port, source);
+    const arn = await createTask('crash-while-moving', { source: slowSrc });
+    await client.send(new MoveReplicationTaskCommand({ ReplicationTaskArn: arn, TargetReplicationInstanceArn: newArn }));
+    await waitFor('the target connecting to the silent source', async () => sockets.length > 0, 10_000, 20);
+    await svc.kill('SIGKILL');
+    for (const s of sockets.splice(0)) s.destroy();
+    await svc.restart();
+    client = svc.client();
+    expect((await describe(arn)).Status).toBe('moving');
+    // The restarted control plane begins the move again: the target connects to the source anew.
+    await waitFor('the move begun again', async () => sockets.length > 0, 30_000, 20);
+    for (const s of sockets) s.destroy();
+    const t = await waitStatus(arn, 'failed-move', 30_000);
+    expect(t.ReplicationInstanceArn).toBe(oldArn);
+    expect(t.TargetReplicationInstanceArn).toBeUndefined();
+    expect(t.LastFailureMessage).toMatch(/^Move to replication instance ri-new failed: replication instance ri-new cannot connect to source endpoint slow-src-2/);
+    // The task that had moved before the crash is still where its move put it.
+    expect((await describe(taskArn)).ReplicationInstanceArn).toBe(newArn);
+  } finally {
+    for (const s of sockets) s.destroy();
+    await new Promise((r) => silent.close(r));
+  }
+}, 120_000);
