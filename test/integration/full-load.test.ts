@@ -371,6 +371,30 @@ describe('with a TableMappings document', () => {
   });
 });
 
+describe('views', () => {
+  it('loads a view (full-load-only tasks) into a table of the same column types', async () => {
+    await source.query(`CREATE VIEW app.by_group AS SELECT grp, count(*) AS n, sum(amount) AS total, max(created) AS last FROM app.big GROUP BY grp`);
+    const c = new pg.Client({ connectionString: source.connectionString() });
+    await c.connect();
+    const [view] = await readSourceCatalog(c, { includeViews: true, tables: [{ schema: 'app', table: 'by_group' }] }).finally(() => c.end());
+    expect(view).toMatchObject({ tableType: 'view', primaryKey: [] });
+    const table: PlannedTable = {
+      source: { schema: 'app', table: 'by_group' },
+      target: { schema: 'app', table: 'by_group' },
+      columns: (view?.columns ?? []).map((col) => ({ source: col.name, target: col.name })),
+      loadOrder: 0,
+      filters: [],
+    };
+    const r = await load([table], { catalog: [...catalog, view as SourceTableInfo] });
+    expect(r.errors).toEqual([]);
+    const cols = ['grp', 'n', 'total', 'last'];
+    const s = await digest(source, 'app', 'by_group', cols);
+    expect(await digest(target, 'app', 'by_group', cols)).toEqual(s);
+    const kind = await target.query(`SELECT relkind::text AS k FROM pg_class WHERE oid = 'app.by_group'::regclass`);
+    expect(kind.rows[0]?.k).toBe('r');
+  });
+});
+
 describe('snapshots and errors', () => {
   it('loads exactly the exported snapshot of a replication slot, not later commits', async () => {
     const repl = new pg.Client({ connectionString: source.connectionString(), replication: 'database' } as pg.ClientConfig);
