@@ -91,6 +91,8 @@ export class TaskRunner implements RunningTask {
   private monitor: SourceMonitor | undefined;
   private fullLoadPercent: number | undefined;
   private stopAtLsn: Lsn | undefined;
+  /** Something was committed since the last recoverable error (resets the retry count). */
+  private progressed = false;
   private statusDb: pg.Client | undefined;
   private statusBusy = false;
   private lastStatusWrite = 0;
@@ -157,17 +159,22 @@ export class TaskRunner implements RunningTask {
             outcome = { status: 'stopped', stopReason: STOP.normal };
             break;
           }
+          // A task that made progress since the last error starts counting again.
+          if (this.progressed) attempt = 0;
+          this.progressed = false;
           attempt++;
-          const exhausted = eb.RecoverableErrorCount >= 0 && attempt > eb.RecoverableErrorCount;
+          const base = Math.max(0, eb.RecoverableErrorInterval) * 1000;
+          const max = Math.max(base, eb.RecoverableErrorThrottlingMax * 1000);
+          const delay = eb.RecoverableErrorThrottling ? Math.min(max, base * 2 ** (attempt - 1)) : base;
+          const throttledOut =
+            eb.RecoverableErrorThrottling && eb.RecoverableErrorStopRetryAfterThrottlingMax && base > 0 && base * 2 ** (attempt - 2) >= max;
+          const exhausted = (eb.RecoverableErrorCount >= 0 && attempt > eb.RecoverableErrorCount) || throttledOut;
           if (fatal || exhausted) {
             outcome = { status: 'failed', failureMessage: message, stopReason: fatal ? STOP.fatal : STOP.recoverable };
             break;
           }
           // After the first attempt set things up, retries continue where the target says.
           if (this.startType !== 'resume-processing' && (await this.setupDone())) this.startType = 'resume-processing';
-          const base = Math.max(0, eb.RecoverableErrorInterval) * 1000;
-          const max = Math.max(base, eb.RecoverableErrorThrottlingMax * 1000);
-          const delay = eb.RecoverableErrorThrottling ? Math.min(max, base * 2 ** (attempt - 1)) : base;
           this.reporter.event(`recoverable error (attempt ${attempt}), retrying in ${Math.round(delay / 1000)} s: ${message}`, ['failure']);
           await new Promise<void>((resolve) => {
             const t = setTimeout(resolve, delay);
@@ -634,6 +641,7 @@ export class TaskRunner implements RunningTask {
       stat.LastUpdateTime = now;
     }
     this.checkpoint = checkpoint;
+    this.progressed = true;
     // Rate-limited: the control plane only needs the latest one (the final one is always sent).
     if (Date.now() - this.lastCheckpointReport >= 1_000) {
       this.lastCheckpointReport = Date.now();
