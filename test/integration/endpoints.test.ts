@@ -11,7 +11,10 @@ import {
   DescribeEndpointsCommand,
   DescribeEndpointTypesCommand,
   ListTagsForResourceCommand,
+  DescribeSchemasCommand,
   ModifyEndpointCommand,
+  RefreshSchemasCommand,
+  TestConnectionCommand,
   type CreateEndpointMessage,
 } from '@aws-sdk/client-database-migration-service';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -245,6 +248,27 @@ describe('DeleteEndpoint', () => {
     await expect(svc.client().send(new DeleteEndpointCommand({ EndpointArn: arn }))).rejects.toMatchObject({ name: 'ResourceNotFoundFault' });
     // The identifier is free again.
     await create(pg('to-delete'));
+  });
+
+  it('an unknown ARN is ResourceNotFoundFault naming the member and where to find ARNs, in every endpoint operation', async () => {
+    const arn = 'arn:aws:dms:us-east-1:000000000000:endpoint:NOSUCHENDPOINT';
+    const instanceArn = 'arn:aws:dms:us-east-1:000000000000:rep:NOSUCHINSTANCE';
+    const { Endpoint } = await create(pg('lookup-probe'));
+    const calls = [
+      svc.client().send(new DeleteEndpointCommand({ EndpointArn: arn })),
+      svc.client().send(new ModifyEndpointCommand({ EndpointArn: arn, Port: 5433 })),
+      svc.client().send(new DescribeSchemasCommand({ EndpointArn: arn })),
+    ];
+    for (const call of calls) {
+      await expect(call).rejects.toMatchObject({ name: 'ResourceNotFoundFault', message: expect.stringMatching(/\(EndpointArn\) not found\. Check the ARN with DescribeEndpoints/) });
+    }
+    const pair = { EndpointArn: Endpoint!.EndpointArn!, ReplicationInstanceArn: instanceArn };
+    for (const call of [svc.client().send(new RefreshSchemasCommand(pair)), svc.client().send(new TestConnectionCommand(pair))]) {
+      await expect(call).rejects.toMatchObject({
+        name: 'ResourceNotFoundFault',
+        message: expect.stringMatching(/\(ReplicationInstanceArn\) not found\. Check the ARN with DescribeReplicationInstances/),
+      });
+    }
   });
 });
 

@@ -34,6 +34,7 @@ import type { EndpointRecord } from '../../store/index.js';
 import { applyFilters, type Filter } from '../filters.js';
 import type { OperationTable, RequestContext } from '../handler.js';
 import { paginate } from '../pagination.js';
+import { requireEndpoint } from './lookups.js';
 import { schemaOperations } from './schemas.js';
 
 /** Engine settings members of the model other than ours: refused, since opendms has no such engines. */
@@ -64,12 +65,6 @@ type EndpointInput = CreateEndpointMessage | ModifyEndpointMessage;
 /** The endpoint as the API answers: EndpointType upper-case, as AWS returns it. */
 export function presentEndpoint(e: EndpointRecord): EndpointRecord {
   return { ...e, EndpointType: e.EndpointType.toUpperCase() };
-}
-
-function getEndpoint(ctx: RequestContext, arn: string): EndpointRecord {
-  const e = ctx.app.store.endpoints.get(arn);
-  if (!e) throw notFound(`Endpoint ${arn} not found.`);
-  return e;
 }
 
 function withoutUndefined<T extends Record<string, unknown>>(o: T): T {
@@ -205,7 +200,7 @@ export function modifyEndpoint(input: ModifyEndpointMessage, ctx: RequestContext
   const { app } = ctx;
   if (input.EndpointIdentifier !== undefined) checkIdentifier('EndpointIdentifier', input.EndpointIdentifier, 255);
   const doc = app.store.transaction(() => {
-    const current = getEndpoint(ctx, input.EndpointArn!);
+    const current = requireEndpoint(app, input.EndpointArn!);
     const { doc: next, password } = applyInput(input, current);
     if (next.EndpointIdentifier !== current.EndpointIdentifier) checkIdentifierFree(ctx, next.EndpointIdentifier, current.EndpointArn);
     // A task's source must stay a source of the engine family it was planned for.
@@ -229,7 +224,7 @@ export function modifyEndpoint(input: ModifyEndpointMessage, ctx: RequestContext
 export function deleteEndpoint(input: DeleteEndpointMessage, ctx: RequestContext): { Endpoint: EndpointRecord } {
   const { app } = ctx;
   const doc = app.store.transaction(() => {
-    const current = getEndpoint(ctx, input.EndpointArn!);
+    const current = requireEndpoint(app, input.EndpointArn!);
     const users = app.store.tasks.countByEndpoint(current.EndpointArn);
     if (users > 0) {
       throw invalidState(`Endpoint ${current.EndpointIdentifier} is used by ${users} replication task(s); delete those tasks first.`);

@@ -56,6 +56,7 @@ import type { ReplicationInstanceRecord } from '../../store/index.js';
 import { applyFilters, type Filter } from '../filters.js';
 import type { OperationTable, RequestContext } from '../handler.js';
 import { paginate } from '../pagination.js';
+import { requireInstance } from './lookups.js';
 
 const IDENTIFIER_MAX = 63;
 
@@ -87,12 +88,6 @@ function checkStorage(gb: number): void {
       `Invalid AllocatedStorage ${gb}: it must be a whole number of GB between ${MIN_ALLOCATED_STORAGE_GB} and ${MAX_ALLOCATED_STORAGE_GB}.`,
     );
   }
-}
-
-function requireInstance(app: App, arn: string): ReplicationInstanceRecord {
-  const record = app.store.instances.get(arn);
-  if (!record) throw notFound(`Replication instance ${arn} not found. Check the ReplicationInstanceArn (DescribeReplicationInstances lists them).`);
-  return record;
 }
 
 function totalStorage(app: App, exceptArn?: string): number {

@@ -13,9 +13,9 @@ import { ConnectionError, scrubSecret } from '../../connectors/errors.js';
 import type { App } from '../../control/app.js';
 import { specOf } from '../../control/endpoint-spec.js';
 import { invalidState, notFound } from '../../model/faults.js';
-import type { EndpointRecord } from '../../store/index.js';
 import type { OperationTable, RequestContext } from '../handler.js';
 import { paginate } from '../pagination.js';
+import { requireEndpoint, requireInstance } from './lookups.js';
 
 const STATUS_MEMBER = 'opendmsRefreshSchemasStatus';
 
@@ -31,19 +31,13 @@ interface RefreshStatus {
 const running = new Map<string, number>();
 let attempts = 0;
 
-function endpointOf(app: App, arn: string): EndpointRecord {
-  const e = app.store.endpoints.get(arn);
-  if (!e) throw notFound(`Endpoint ${arn} not found.`);
-  return e;
-}
-
 function storeStatus(app: App, arn: string, status: RefreshStatus): void {
   const current = app.store.endpoints.get(arn);
   if (current) app.store.endpoints.update({ ...current, [STATUS_MEMBER]: status });
 }
 
 export async function describeSchemas(input: DescribeSchemasMessage, ctx: RequestContext): Promise<{ Schemas: string[]; Marker?: string }> {
-  const endpoint = endpointOf(ctx.app, input.EndpointArn!);
+  const endpoint = requireEndpoint(ctx.app, input.EndpointArn!);
   let schemas: string[];
   try {
     schemas = await listSchemas(specOf(endpoint, ctx.app.store.endpoints.password(endpoint.EndpointArn)));
@@ -57,9 +51,8 @@ export async function describeSchemas(input: DescribeSchemasMessage, ctx: Reques
 
 export function refreshSchemas(input: RefreshSchemasMessage, ctx: RequestContext): { RefreshSchemasStatus: RefreshStatus } {
   const { app } = ctx;
-  const endpoint = endpointOf(app, input.EndpointArn!);
-  const instance = app.store.instances.get(input.ReplicationInstanceArn!);
-  if (!instance) throw notFound(`Replication instance ${input.ReplicationInstanceArn!} not found.`);
+  const endpoint = requireEndpoint(app, input.EndpointArn!);
+  const instance = requireInstance(app, input.ReplicationInstanceArn!);
   if (instance.ReplicationInstanceStatus !== 'available') {
     throw invalidState(`Replication instance ${instance.ReplicationInstanceIdentifier} is ${instance.ReplicationInstanceStatus}; schemas can be refreshed only through an available instance.`);
   }
@@ -87,7 +80,7 @@ export function refreshSchemas(input: RefreshSchemasMessage, ctx: RequestContext
 }
 
 export function describeRefreshSchemasStatus(input: DescribeRefreshSchemasStatusMessage, ctx: RequestContext): { RefreshSchemasStatus: RefreshStatus } {
-  const endpoint = endpointOf(ctx.app, input.EndpointArn!);
+  const endpoint = requireEndpoint(ctx.app, input.EndpointArn!);
   const status = endpoint[STATUS_MEMBER] as RefreshStatus | undefined;
   if (!status) throw notFound(`Schemas of endpoint ${endpoint.EndpointIdentifier} were never refreshed; call RefreshSchemas first.`);
   if (status.Status === 'refreshing' && !running.has(endpoint.EndpointArn)) {
