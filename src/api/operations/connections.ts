@@ -17,25 +17,16 @@ import type { ConnectionRecord, EndpointRecord, ReplicationInstanceRecord } from
 import { applyFilters, type Filter } from '../filters.js';
 import type { OperationTable, RequestContext } from '../handler.js';
 import { paginate } from '../pagination.js';
+import { requireEndpoint, requireInstance } from './lookups.js';
 
 /** How long a test relayed to an instance may take before it counts as failed. */
 export const INSTANCE_TEST_TIMEOUT_MS = 30_000;
-
-/** What the instance supervisor offers, when it exists (`app.instances`). */
-interface InstanceRequester {
-  request(instanceArn: string, message: { type: 'test-connection'; endpoint: EndpointConnectionSpec }, timeoutMs: number): Promise<unknown>;
-}
 
 /** Tests in flight in this process, by pair; only the latest attempt for a pair records its result. */
 const inFlight = new Map<string, number>();
 let attempts = 0;
 
 const pairKey = (endpointArn: string, instanceArn: string): string => `${endpointArn}\n${instanceArn}`;
-
-function instanceRequester(app: App): InstanceRequester | undefined {
-  const instances = (app as unknown as { instances?: Partial<InstanceRequester> }).instances;
-  return instances && typeof instances.request === 'function' ? (instances as InstanceRequester) : undefined;
-}
 
 /** True when an instance's refusal means "I cannot run that request" rather than "the test failed". */
 function unsupportedByInstance(err: unknown): boolean {
@@ -48,17 +39,13 @@ function errorText(err: unknown): string {
 
 /** Runs the test where it belongs: in the instance if it can, otherwise here. */
 async function runTest(app: App, instanceArn: string, spec: EndpointConnectionSpec): Promise<void> {
-  const requester = instanceRequester(app);
-  if (requester) {
-    try {
-      await requester.request(instanceArn, { type: 'test-connection', endpoint: spec }, INSTANCE_TEST_TIMEOUT_MS);
-      return;
-    } catch (err) {
-      if (!unsupportedByInstance(err)) throw err;
-      app.log.debug({ instanceArn }, 'instance cannot test connections; testing from the control plane');
-    }
+  try {
+    await app.instances.request(instanceArn, { type: 'test-connection', endpoint: spec }, INSTANCE_TEST_TIMEOUT_MS);
+  } catch (err) {
+    if (!unsupportedByInstance(err)) throw err;
+    app.log.debug({ instanceArn }, 'instance cannot test connections; testing from the control plane');
+    await testConnection(spec);
   }
-  await testConnection(spec);
 }
 
 function record(endpoint: EndpointRecord, instance: ReplicationInstanceRecord, status: string, failure?: string): ConnectionRecord {
@@ -72,17 +59,10 @@ function record(endpoint: EndpointRecord, instance: ReplicationInstanceRecord, s
   };
 }
 
-function getInstance(app: App, arn: string): ReplicationInstanceRecord {
-  const instance = app.store.instances.get(arn);
-  if (!instance) throw notFound(`Replication instance ${arn} not found.`);
-  return instance;
-}
-
 export function testConnectionOperation(input: TestConnectionMessage, ctx: RequestContext): { Connection: ConnectionRecord } {
   const { app } = ctx;
-  const instance = getInstance(app, input.ReplicationInstanceArn!);
-  const endpoint = app.store.endpoints.get(input.EndpointArn!);
-  if (!endpoint) throw notFound(`Endpoint ${input.EndpointArn!} not found.`);
+  const instance = requireInstance(app, input.ReplicationInstanceArn!);
+  const endpoint = requireEndpoint(app, input.EndpointArn!);
   if (instance.ReplicationInstanceStatus !== 'available') {
     throw invalidState(
       `Replication instance ${instance.ReplicationInstanceIdentifier} is ${instance.ReplicationInstanceStatus}; connections can be tested only from an available instance.`,
