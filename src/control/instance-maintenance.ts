@@ -8,6 +8,7 @@
 import { invalidParameter } from '../model/faults.js';
 import type { App } from './app.js';
 import { isAllowed } from './instance-lifecycle.js';
+import { withAutomaticUpgrade, type AutomaticUpgrade } from './engine-auto-upgrade.js';
 import { applyValues, hasPending, pendingOf } from './instance-modifications.js';
 
 const DAYS = ['sun', 'mon', 'tue', 'wed', 'thu', 'fri', 'sat'];
@@ -93,16 +94,21 @@ export class InstanceMaintenance {
 
   private check(instanceArn: string, now = new Date()): void {
     try {
+      let automatic: AutomaticUpgrade | undefined;
       const plan = this.app.store.transaction(() => {
-        const record = this.app.store.instances.get(instanceArn);
-        if (!record || !hasPending(record) || !isAllowed('modify', record.ReplicationInstanceStatus)) return undefined;
-        if (!inMaintenanceWindow(record.PreferredMaintenanceWindow, now)) return undefined;
+        const stored = this.app.store.instances.get(instanceArn);
+        if (!stored || !inMaintenanceWindow(stored.PreferredMaintenanceWindow, now)) return undefined;
+        // A deprecated engine version or AutoMinorVersionUpgrade adds an upgrade (engine-auto-upgrade.ts).
+        const { record, upgrade } = withAutomaticUpgrade(stored);
+        if (!hasPending(record) || !isAllowed('modify', record.ReplicationInstanceStatus)) return undefined;
+        automatic = upgrade;
         const p = applyValues(record, pendingOf(record), this.app.config.region);
         this.app.store.instances.update(p.record);
         return p;
       });
       if (!plan) return;
       const source = { sourceIdentifier: plan.record.ReplicationInstanceIdentifier, sourceType: 'replication-instance' as const, sourceArn: instanceArn };
+      if (automatic) this.app.event({ ...source, message: `Automatic engine upgrade in the maintenance window: ${automatic.reason}.`, categories: ['Maintenance'] });
       this.app.event({ ...source, message: 'Applying pending modifications in the maintenance window.', categories: ['Maintenance'] });
       for (const e of plan.events) this.app.event({ ...source, ...e });
       if (plan.restart) this.restart(instanceArn, plan.onHello);

@@ -4,7 +4,8 @@
  * on two versions run side by side each from its own bundle's code, a task moves from the old
  * version to the new one and back (rollback), a rollback to an engine that cannot read the task's
  * checkpoint is refused, and an in-place upgrade restarts an instance on the new bundle with its
- * running task resumed.
+ * running task resumed; in the maintenance window, an instance on a deprecated version is upgraded
+ * to the default one and AutoMinorVersionUpgrade takes the newest minor version.
  */
 import { execFile } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,6 +16,7 @@ import {
   CreateReplicationInstanceCommand,
   CreateReplicationTaskCommand,
   DescribeEngineVersionsCommand,
+  DescribeEventsCommand,
   DescribeOrderableReplicationInstancesCommand,
   DescribeReplicationInstancesCommand,
   DescribeReplicationTasksCommand,
@@ -26,6 +28,7 @@ import {
   type ReplicationTask,
 } from '@aws-sdk/client-database-migration-service';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { windowStartingAt } from '../../src/control/instance-maintenance.js';
 import { waitFor } from '../helpers/ports.js';
 import { startPostgres, type PostgresCluster } from '../helpers/postgres.js';
 import { OPENDMS_BIN, REPO_ROOT, startService, type RunningService } from '../helpers/service.js';
@@ -237,4 +240,32 @@ it('upgrades an instance in place: restarted on the new bundle, its running task
   await changeArrives();
   const q = 'SELECT id, v FROM items ORDER BY id';
   expect((await target.query(q)).rows).toEqual((await source.query(q)).rows);
+}, 120_000);
+
+it('upgrades engines in the maintenance window: deprecated -> default, AutoMinorVersionUpgrade -> newest minor', async () => {
+  const minor = RUNNING.replace(/\.\d+$/, '.99');
+  expect(await engineCli(['build', '--version', minor])).toMatchObject({ code: 0 });
+  await waitFor('the minor version listed', async () => (await versions())[minor] === 'AVAILABLE', 10_000, 25);
+  const auto = await instance('ri-auto');
+  await available(auto);
+  const v0 = (await client.send(new DescribeReplicationInstancesCommand({ Filters: [{ Name: 'replication-instance-id', Values: ['ri-v0'] }] }))).ReplicationInstances![0]!;
+  expect(v0.EngineVersion).toBe(OLDER);
+  // A window open now: the deferred check runs right after the modification.
+  const window = windowStartingAt(new Date(Date.now() - 60_000), 60);
+  for (const arn of [auto, v0.ReplicationInstanceArn!]) {
+    await client.send(new ModifyReplicationInstanceCommand({ ReplicationInstanceArn: arn, PreferredMaintenanceWindow: window, AutoMinorVersionUpgrade: arn === auto }));
+  }
+  await waitFor('AutoMinorVersionUpgrade applied', async () => {
+    const s = await instanceStatus(auto);
+    return s.status === 'available' && s.engine === minor;
+  }, 60_000, 25);
+  expect(instanceProgram(auto)).toBe(join(svc.dataDir, 'engines', minor, 'dist', 'src', 'bin', 'instance.js'));
+  await waitFor('deprecated version upgraded to the default', async () => {
+    const s = await instanceStatus(v0.ReplicationInstanceArn!);
+    return s.status === 'available' && s.engine === RUNNING;
+  }, 60_000, 25);
+  const events = await client.send(new DescribeEventsCommand({ SourceType: 'replication-instance', Duration: 60 }));
+  const messages = events.Events!.map((e) => `${e.SourceIdentifier}: ${e.Message}`);
+  expect(messages).toContain(`ri-auto: Automatic engine upgrade in the maintenance window: AutoMinorVersionUpgrade: upgrading from ${RUNNING} to ${minor}.`);
+  expect(messages).toContain(`ri-v0: Automatic engine upgrade in the maintenance window: engine version ${OLDER} is deprecated; upgrading to the default version ${RUNNING}.`);
 }, 120_000);
