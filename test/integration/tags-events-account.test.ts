@@ -210,6 +210,13 @@ describe('events', () => {
       message: expect.stringContaining('StartTime') as unknown,
     });
     await expect(dms.send(new DescribeEventsCommand({ Duration: -1 }))).rejects.toMatchObject({ name: 'InvalidParameterValueException' });
+    // A Duration reaching past the dates a timestamp can hold is a bad parameter, not a server error.
+    for (const input of [{ Duration: 1e15 }, { StartTime: start, Duration: 1e15 }]) {
+      await expect(dms.send(new DescribeEventsCommand(input))).rejects.toMatchObject({
+        name: 'InvalidParameterValueException',
+        message: expect.stringContaining('Duration') as unknown,
+      });
+    }
   });
 
   it('filters by categories (case-insensitively), source type and replication-instance-id', async () => {

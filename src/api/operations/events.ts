@@ -43,6 +43,10 @@ function eventWindow(input: DescribeEventsMessage, now: Date): { start: Date; en
   } else if (end === undefined) {
     end = duration !== undefined ? new Date(start.getTime() + duration * MINUTE) : now;
   }
+  // A Duration of billions of minutes reaches past the dates a Date can hold (they would be NaN).
+  if (Number.isNaN(start.getTime()) || Number.isNaN(end!.getTime())) {
+    throw invalidParameter(`Duration ${duration} minutes reaches outside the representable dates; give a smaller Duration (in minutes), or StartTime and EndTime instead.`);
+  }
   if (start.getTime() > end!.getTime()) {
     throw invalidParameter(`StartTime (${start.toISOString()}) is after EndTime (${end!.toISOString()}); give a StartTime before the EndTime.`);
   }
