@@ -1,0 +1,199 @@
+/**
+ * CDC PostgreSQL -> PostgreSQL (issue 4, "Speed and memory"), side by side in one run:
+ *
+ *   catch-up  a backlog of TX pgbench (tpcb-like) transactions, written while nothing consumes,
+ *             applied by PostgreSQL's own subscription (CREATE SUBSCRIPTION on a pre-made slot,
+ *             copy_data off) and by an opendms CDC task (BatchApplyEnabled), one after the other,
+ *             each into its own freshly initialised target database. Time = until the consumer's
+ *             slot has confirmed the backlog's end LSN. The opendms target is then checked equal
+ *             to the source (exactly-once kept). Ratio = native time / opendms time (target >= 2x).
+ *   latency   pgbench at half the measured opendms rate for LATENCY_S seconds while the task
+ *             runs: per applied history row, target apply time (a target-only column defaulting
+ *             to clock_timestamp()) minus source commit-time (mtime); p50/p99 (target p99 < 1 s).
+ *   memory    peak RSS of this process (the engine runs in it) while one 1M-row source
+ *             transaction is applied (target < 300 MB).
+ *
+ * `CDC_BENCH_TX` changes the backlog size (default 50,000).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { EndpointConnectionSpec, RunningTask, TaskOutcome, TaskReporter, TaskSpec } from '../src/engine/contracts.js';
+import { startTask } from '../src/engine/index.js';
+import { defaultTaskSettings } from '../src/model/task-settings.js';
+import { postgresBinDir, startPostgres, type PostgresCluster } from '../test/helpers/postgres.js';
+
+const TX = Number(process.env.CDC_BENCH_TX ?? 50_000);
+const CLIENTS = 4;
+const LATENCY_S = 15;
+
+function endpoint(c: PostgresCluster, type: 'source' | 'target', database: string): EndpointConnectionSpec {
+  return {
+    endpointArn: `arn:aws:dms:us-east-1:000000000000:endpoint:${type}`,
+    endpointIdentifier: type,
+    endpointType: type,
+    engineName: 'postgres',
+    serverName: c.host,
+    port: c.port,
+    databaseName: database,
+    username: c.user,
+    password: c.password,
+    sslMode: 'none',
+    settings: {},
+  };
+}
+
+function spec(src: PostgresCluster, tgt: PostgresCluster, database: string, startType: TaskSpec['startType'], migrationType: TaskSpec['migrationType'] = 'cdc'): TaskSpec {
+  const settings = defaultTaskSettings() as unknown as Record<string, Record<string, unknown>>;
+  settings.TargetMetadata!.BatchApplyEnabled = true;
+  settings.FullLoadSettings!.TargetTablePrepMode = 'DO_NOTHING';
+  return {
+    taskArn: 'arn:aws:dms:us-east-1:000000000000:task:BENCHCDC',
+    taskIdentifier: 'bench-cdc',
+    taskResourceId: 'BENCHCDC',
+    migrationType,
+    tableMappings: { rules: [{ 'rule-type': 'selection', 'rule-id': '1', 'rule-name': '1', 'object-locator': { 'schema-name': 'public', 'table-name': 'pgbench_%' }, 'rule-action': 'include' }] },
+    settings,
+    source: endpoint(src, 'source', 'postgres'),
+    target: endpoint(tgt, 'target', database),
+    startType,
+    workDir: mkdtempSync(join(tmpdir(), 'opendms-bench-cdc-')),
+  };
+}
+
+class Reporter implements TaskReporter {
+  outcome: TaskOutcome | undefined;
+  running = false;
+  status(o: TaskOutcome): void {
+    if (o.status === 'running') this.running = true;
+    else this.outcome = o;
+  }
+  progress(): void {}
+  checkpoint(): void {}
+  event(): void {}
+}
+
+async function until(what: string, fn: () => Promise<boolean>, timeoutMs = 600_000, everyMs = 50): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await fn())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+async function startAndWait(s: TaskSpec): Promise<{ task: RunningTask; reporter: Reporter }> {
+  const reporter = new Reporter();
+  const task = startTask(s, reporter);
+  await until('task running', async () => {
+    if (reporter.outcome) throw new Error(`task ended: ${JSON.stringify(reporter.outcome)}`);
+    return reporter.running;
+  });
+  return { task, reporter };
+}
+
+/** Runs pgbench without blocking the event loop (the engine under test runs in this process). */
+function pgbench(c: PostgresCluster, args: string[], database = 'postgres'): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const p = spawn(join(postgresBinDir(), 'pgbench'), ['-h', c.host, '-p', String(c.port), '-U', c.user, ...args, database], {
+      env: { ...process.env, PGPASSWORD: c.password },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let err = '';
+    p.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-2000)));
+    p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`pgbench ${args.join(' ')} failed: ${err}`))));
+  });
+}
+
+const slotConfirmed = async (src: PostgresCluster, slot: string, lsn: string) =>
+  (await src.query<{ ok: boolean }>(`SELECT confirmed_flush_lsn >= $2::pg_lsn AS ok FROM pg_replication_slots WHERE slot_name = $1`, [slot, lsn])).rows[0]?.ok === true;
+
+const digest = async (c: PostgresCluster, database: string) =>
+  (
+    await c.query<{ d: string }>(
+      `SELECT (SELECT sum(abalance) FROM pgbench_accounts) || '/' || (SELECT sum(bbalance) FROM pgbench_branches) || '/' ||
+              (SELECT sum(tbalance) FROM pgbench_tellers) || '/' || (SELECT count(*) FROM pgbench_history) AS d`,
+      [],
+      database,
+    )
+  ).rows[0]!.d;
+
+export async function run(): Promise<void> {
+  const [src, tgt] = await Promise.all([startPostgres(), startPostgres()]);
+  try {
+    await pgbench(src, ['-i', '-q', '-s', '1']);
+    for (const db of ['native', 'opendms']) {
+      await tgt.createDatabase(db);
+      await pgbench(tgt, ['-i', '-q', '-s', '1'], db);
+    }
+    // The target-only column that timestamps each apply (for the latency phase).
+    await tgt.query('ALTER TABLE pgbench_history ADD COLUMN applied_at timestamptz DEFAULT clock_timestamp()', [], 'opendms');
+    await src.query('CREATE PUBLICATION native_pub FOR TABLE pgbench_accounts, pgbench_branches, pgbench_tellers, pgbench_history');
+    await src.query(`SELECT pg_create_logical_replication_slot('native_slot', 'pgoutput')`);
+    // The opendms task's slot and checkpoint, taken at the same point, then stopped.
+    const first = await startAndWait(spec(src, tgt, 'opendms', 'start-replication'));
+    await first.task.stop();
+
+    // ---- catch-up ----
+    console.log(`backlog: ${TX.toLocaleString('en-US')} pgbench transactions (${CLIENTS} clients)`);
+    await pgbench(src, ['-n', '-c', String(CLIENTS), '-t', String(Math.ceil(TX / CLIENTS))]);
+    const end = (await src.query<{ l: string }>('SELECT pg_current_wal_lsn()::text AS l')).rows[0]!.l;
+
+    let t0 = Date.now();
+    await tgt.query(
+      `CREATE SUBSCRIPTION native_sub CONNECTION 'host=${src.host} port=${src.port} user=${src.user} password=${src.password} dbname=postgres'
+       PUBLICATION native_pub WITH (create_slot = false, slot_name = 'native_slot', copy_data = false)`,
+      [],
+      'native',
+    );
+    await until('native subscription caught up', () => slotConfirmed(src, 'native_slot', end));
+    const nativeMs = Date.now() - t0;
+    await tgt.query('ALTER SUBSCRIPTION native_sub DISABLE', [], 'native');
+
+    t0 = Date.now();
+    const resumed = await startAndWait(spec(src, tgt, 'opendms', 'resume-processing'));
+    await until('opendms caught up', () => slotConfirmed(src, 'opendms_benchcdc', end));
+    const oursMs = Date.now() - t0;
+    const [a, b] = await Promise.all([digest(src, 'postgres'), digest(tgt, 'opendms')]);
+    if (a !== b) throw new Error(`opendms target differs from the source after catch-up: ${a} vs ${b}`);
+    const rate = (n: number, ms: number) => Math.round(n / (ms / 1000));
+    console.log(`catch-up native subscription: ${nativeMs} ms (${rate(TX, nativeMs)} tx/s)`);
+    console.log(`catch-up opendms batch apply: ${oursMs} ms (${rate(TX, oursMs)} tx/s), target identical`);
+    console.log(`ratio opendms/native: ${(nativeMs / oursMs).toFixed(2)}x (target >= 2x)`);
+
+    // ---- latency at half the opendms rate ----
+    const half = Math.max(100, Math.round(rate(TX, oursMs) / 2));
+    const mark = (await tgt.query<{ n: string }>('SELECT count(*)::text AS n FROM pgbench_history', [], 'opendms')).rows[0]!.n;
+    await pgbench(src, ['-n', '-c', String(CLIENTS), '-R', String(half), '-T', String(LATENCY_S)]);
+    const end2 = (await src.query<{ l: string }>('SELECT pg_current_wal_lsn()::text AS l')).rows[0]!.l;
+    await until('opendms caught up after the latency run', () => slotConfirmed(src, 'opendms_benchcdc', end2));
+    const lat = await tgt.query<{ p50: number; p99: number; n: string }>(
+      `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY d) AS p50, percentile_cont(0.99) WITHIN GROUP (ORDER BY d) AS p99, count(*)::text AS n
+         FROM (SELECT extract(epoch FROM applied_at - mtime) AS d FROM pgbench_history OFFSET ${Number(mark)}) x`,
+      [],
+      'opendms',
+    );
+    const l = lat.rows[0]!;
+    console.log(`latency at ${half} tx/s for ${LATENCY_S} s (${l.n} rows): p50 ${(l.p50 * 1000).toFixed(0)} ms, p99 ${(l.p99 * 1000).toFixed(0)} ms (target p99 < 1000 ms)`);
+
+    // ---- memory: one 1M-row transaction ----
+    await src.query('CREATE TABLE public.pgbench_big (id int PRIMARY KEY, v text)');
+    await tgt.query('CREATE TABLE public.pgbench_big (id int PRIMARY KEY, v text)', [], 'opendms');
+    await resumed.task.stop();
+    const again = await startAndWait(spec(src, tgt, 'opendms', 'resume-processing'));
+    let peak = process.memoryUsage().rss;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
+    const before = process.memoryUsage().rss;
+    await src.query(`INSERT INTO public.pgbench_big SELECT g, repeat('v', 60) || g FROM generate_series(1, 1000000) g`);
+    const end3 = (await src.query<{ l: string }>('SELECT pg_current_wal_lsn()::text AS l')).rows[0]!.l;
+    await until('1M-row transaction applied', () => slotConfirmed(src, 'opendms_benchcdc', end3));
+    clearInterval(sampler);
+    const n = (await tgt.query<{ n: string }>('SELECT count(*)::text AS n FROM pgbench_big', [], 'opendms')).rows[0]!.n;
+    if (n !== '1000000') throw new Error(`1M-row transaction: target has ${n} rows`);
+    const mb = (x: number) => Math.round(x / 1024 / 1024);
+    console.log(`1M-row transaction: process RSS ${mb(before)} MB before, peak ${mb(peak)} MB (target < 300 MB)`);
+    await again.task.stop();
+  } finally {
+    await Promise.all([src.stop(), tgt.stop()]);
+  }
+}
