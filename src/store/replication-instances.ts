@@ -53,4 +53,9 @@ export class ReplicationInstanceStore {
   count(): number {
     return (this.db.prepare('SELECT count(*) AS n FROM replication_instances').get() as { n: number }).n;
   }
+
+  /** GB allocated by all instances but `exceptArn`: what the account's AllocatedStorage quota counts. */
+  totalAllocatedStorage(exceptArn?: string): number {
+    return this.list().reduce((sum, r) => (r.ReplicationInstanceArn === exceptArn ? sum : sum + r.AllocatedStorage), 0);
+  }
 }

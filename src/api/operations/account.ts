@@ -13,12 +13,10 @@ interface Quota {
   used: (app: App) => number;
 }
 
-const sumStorage = (app: App): number => app.store.instances.list().reduce((sum, i) => sum + (i.AllocatedStorage ?? 0), 0);
-
 /** Each quota's current usage; the maxima are in src/model/quotas.ts, shared with the operations that enforce them. */
 const USAGE: Record<QuotaName, (app: App) => number> = {
   ReplicationInstances: (app) => app.store.instances.count(),
-  AllocatedStorage: sumStorage,
+  AllocatedStorage: (app) => app.store.instances.totalAllocatedStorage(),
   Endpoints: (app) => app.store.endpoints.count(),
   ReplicationTasks: (app) => app.store.tasks.count(),
   // Not implemented as resources yet: nothing is used.

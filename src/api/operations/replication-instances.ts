@@ -90,12 +90,8 @@ function checkStorage(gb: number): void {
   }
 }
 
-function totalStorage(app: App, exceptArn?: string): number {
-  return app.store.instances.list().reduce((sum, r) => (r.ReplicationInstanceArn === exceptArn ? sum : sum + r.AllocatedStorage), 0);
-}
-
 function checkStorageQuota(app: App, gb: number, exceptArn?: string): void {
-  const used = totalStorage(app, exceptArn);
+  const used = app.store.instances.totalAllocatedStorage(exceptArn);
   if (used + gb > QUOTAS.AllocatedStorage) {
     throw new DmsFault(
       'StorageQuotaExceededFault',
