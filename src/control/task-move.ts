@@ -20,7 +20,8 @@
  * tasks it hosts) leaves room for it. docs/upgrades.md explains this to operators.
  */
 import { randomUUID } from 'node:crypto';
-import { cpSync, existsSync, rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
+import { cp } from 'node:fs/promises';
 import type { App } from './app.js';
 import { endpointConnectionSpec } from './endpoint-spec.js';
 import { taskWorkDir } from './instance-paths.js';
@@ -296,7 +297,8 @@ export class TaskMover {
     try {
       await this.prepare(taskArn, moveId, toArn);
       if (existsSync(fromDir)) {
-        cpSync(fromDir, toDir, { recursive: true, force: true });
+        // Asynchronous: spill files can be large, and the control plane keeps answering meanwhile.
+        await cp(fromDir, toDir, { recursive: true, force: true });
         copied = true;
       }
       this.current(taskArn, moveId);

@@ -12,6 +12,7 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, watch, type FSWatcher } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '../config/logger.js';
+import { SUPPORTED_PROTOCOL_VERSIONS } from '../instance/protocol.js';
 import { RUNNING_ENGINE_VERSION, setInstalledEngineVersions, type EngineLifecycle, type EngineVersionInfo } from '../model/engine-versions.js';
 import { ensureRunningBundle } from './build.js';
 import { enginesDir, LIFECYCLE_FILE, STAGING_PREFIX } from './layout.js';
@@ -48,6 +49,9 @@ export function scanBundles(dataDir: string, onError: (dir: string, err: Error) 
     try {
       const manifest = readManifest(dir);
       if (manifest.version !== entry.name) throw new Error(`its engine.json says version ${manifest.version}, but the directory is named ${entry.name}`);
+      if (!SUPPORTED_PROTOCOL_VERSIONS.includes(manifest.protocolVersion)) {
+        throw new Error(`it speaks internal protocol ${manifest.protocolVersion}; this control plane drives ${SUPPORTED_PROTOCOL_VERSIONS.join(', ')}`);
+      }
       bundles.push({ dir, manifest, lifecycle: lifecycles[manifest.version] ?? manifest.lifecycle ?? 'available' });
     } catch (err) {
       onError(dir, err as Error);
