@@ -50,6 +50,11 @@ function engineLabel(spec: EndpointConnectionSpec): string {
   return ENGINES.find((e) => e.engineName === spec.engineName)?.displayName ?? spec.engineName;
 }
 
+/** An error's text as it may be recorded or shown (LastFailureMessage, logs): never with the password. */
+export function failureText(err: unknown, password: string | undefined): string {
+  return scrubSecret(err instanceof Error ? err.message : String(err), password);
+}
+
 /** Removes the password from any text that might carry it (driver messages sometimes echo connection strings). */
 export function scrubSecret(text: string, password: string | undefined): string {
   if (!password || password.length < 4) return text;

@@ -1,6 +1,6 @@
 /** Driver errors classified into actionable, password-free messages (no database needed). */
 import { describe, expect, it } from 'vitest';
-import { classifyConnectionError, ConnectionError, prerequisiteError } from '../../src/connectors/errors.js';
+import { classifyConnectionError, ConnectionError, failureText, prerequisiteError } from '../../src/connectors/errors.js';
 import type { EndpointConnectionSpec } from '../../src/engine/contracts.js';
 
 const spec: EndpointConnectionSpec = {
@@ -53,5 +53,12 @@ describe('classifyConnectionError', () => {
     const p = prerequisiteError(spec, 'binlog_format is MIXED');
     expect(classifyConnectionError(p, spec)).toBe(p);
     expect(p).toMatchObject({ kind: 'prerequisite', retryable: false });
+  });
+});
+
+describe('failureText', () => {
+  it('is the text of any thrown value, without the password', () => {
+    expect(failureText(new Error('connect postgres://u:hunter22@db/x failed'), 'hunter22')).toBe('connect postgres://u:[redacted]@db/x failed');
+    expect(failureText('plain hunter22', 'hunter22')).toBe('plain [redacted]');
   });
 });

@@ -8,7 +8,7 @@
  */
 import type { DeleteConnectionMessage, DescribeConnectionsMessage, TestConnectionMessage } from '@aws-sdk/client-database-migration-service';
 import { testConnection } from '../../connectors/index.js';
-import { scrubSecret } from '../../connectors/errors.js';
+import { failureText } from '../../connectors/errors.js';
 import type { App } from '../../control/app.js';
 import { specOf } from '../../control/endpoint-spec.js';
 import type { EndpointConnectionSpec } from '../../engine/contracts.js';
@@ -31,10 +31,6 @@ const pairKey = (endpointArn: string, instanceArn: string): string => `${endpoin
 /** True when an instance's refusal means "I cannot run that request" rather than "the test failed". */
 function unsupportedByInstance(err: unknown): boolean {
   return /not supported|unsupported|unknown (request|message)|not implemented|is not connected/i.test(err instanceof Error ? err.message : String(err));
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }
 
 /** Runs the test where it belongs: in the instance if it can, otherwise here. */
@@ -87,10 +83,10 @@ export function testConnectionOperation(input: TestConnectionMessage, ctx: Reque
   runTest(app, instance.ReplicationInstanceArn, spec)
     .then(
       () => finish('successful'),
-      (err: unknown) => finish('failed', scrubSecret(errorText(err), spec.password)),
+      (err: unknown) => finish('failed', failureText(err, spec.password)),
     )
     // Recording the outcome can fail only if the store went away (shutdown): never crash for it.
-    .catch((err: unknown) => app.log.warn({ err: errorText(err) }, 'could not record a connection test result'));
+    .catch((err: unknown) => app.log.warn({ err: failureText(err, spec.password) }, 'could not record a connection test result'));
   return { Connection: testing };
 }
 

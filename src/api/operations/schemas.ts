@@ -9,7 +9,7 @@
  */
 import type { DescribeRefreshSchemasStatusMessage, DescribeSchemasMessage, RefreshSchemasMessage } from '@aws-sdk/client-database-migration-service';
 import { listSchemas } from '../../connectors/index.js';
-import { ConnectionError, scrubSecret } from '../../connectors/errors.js';
+import { ConnectionError, failureText } from '../../connectors/errors.js';
 import type { App } from '../../control/app.js';
 import { specOf } from '../../control/endpoint-spec.js';
 import { invalidState, notFound } from '../../model/faults.js';
@@ -72,10 +72,10 @@ export function refreshSchemas(input: RefreshSchemasMessage, ctx: RequestContext
     .then(
       () => finish({ ...base, Status: 'successful', LastRefreshDate: new Date().toISOString() }),
       (err: unknown) =>
-        finish({ ...base, Status: 'failed', LastRefreshDate: new Date().toISOString(), LastFailureMessage: scrubSecret(err instanceof Error ? err.message : String(err), spec.password) }),
+        finish({ ...base, Status: 'failed', LastRefreshDate: new Date().toISOString(), LastFailureMessage: failureText(err, spec.password) }),
     )
     // Recording the outcome can fail only if the store went away (shutdown): never crash for it.
-    .catch((err: unknown) => app.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'could not record a schema refresh result'));
+    .catch((err: unknown) => app.log.warn({ err: failureText(err, spec.password) }, 'could not record a schema refresh result'));
   return { RefreshSchemasStatus: refreshing };
 }
 
