@@ -28,19 +28,13 @@ import { TaskHost } from './task-host.js';
 export const HEARTBEAT_INTERVAL_MS = 1000;
 export const STOP_TIMEOUT_MS = 10_000;
 
-type TestConnection = (spec: EndpointConnectionSpec) => Promise<unknown>;
-
 /**
- * TestConnection lives in the connectors, which may not be part of this build yet: loaded on
- * first use, and answered "not supported" when the module or its export is missing.
+ * The connectors (and their database drivers) load on the first test-connection, not at process
+ * start: an idle instance stays small, as the task host's engine does.
  */
-async function loadTestConnection(): Promise<TestConnection | undefined> {
-  try {
-    const mod = (await import(new URL('../connectors/index.js', import.meta.url).href)) as { testConnection?: unknown };
-    return typeof mod.testConnection === 'function' ? (mod.testConnection as TestConnection) : undefined;
-  } catch {
-    return undefined;
-  }
+async function testConnection(spec: EndpointConnectionSpec): Promise<void> {
+  const connectors = await import('../connectors/index.js');
+  await connectors.testConnection(spec);
 }
 
 export class InstanceRuntime {
@@ -143,11 +137,8 @@ export class InstanceRuntime {
         return this.host.stop(msg.taskArn);
       case 'reload-tables':
         return this.host.reloadTables(msg.taskArn, msg.tables);
-      case 'test-connection': {
-        const testConnection = await loadTestConnection();
-        if (!testConnection) throw new Error('test-connection is not supported by this engine version');
+      case 'test-connection':
         return testConnection(msg.endpoint);
-      }
       default:
         throw new Error(`unknown message type "${(msg as { type: string }).type}"`);
     }

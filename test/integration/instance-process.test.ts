@@ -11,9 +11,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, expect, it } from 'vitest';
 import { JsonLineChannel } from '../../src/instance/json-lines.js';
-import type { TaskSpec } from '../../src/engine/contracts.js';
+import type { EndpointConnectionSpec, TaskSpec } from '../../src/engine/contracts.js';
 import { INSTANCE_ENV, PROTOCOL_VERSION } from '../../src/instance/protocol.js';
-import { waitFor } from '../helpers/ports.js';
+import { freePort, waitFor } from '../helpers/ports.js';
 import { REPO_ROOT } from '../helpers/service.js';
 
 type Msg = Record<string, unknown> & { type: string };
@@ -86,6 +86,28 @@ it('says hello, then sends heartbeats with RSS, storage used and running tasks',
   const log = readFileSync(join(dir, 'work', 'instance.log'), 'utf8');
   expect(log).toContain('"instanceId":"TESTINSTANCE0000000000000A"');
   expect(log).not.toContain(TOKEN);
+});
+
+it('tests a connection itself and answers with the connection error, password-free', async () => {
+  const p = await welcomed();
+  const port = await freePort(); // nothing listens there
+  const endpoint: EndpointConnectionSpec = {
+    endpointArn: 'arn:aws:dms:us-east-1:123456789012:endpoint:X',
+    endpointIdentifier: 'closed-port',
+    endpointType: 'source',
+    engineName: 'postgres',
+    serverName: '127.0.0.1',
+    port,
+    databaseName: 'app',
+    username: 'app',
+    password: 'Instance-Test-Secret',
+    sslMode: 'none',
+    settings: {},
+  };
+  p.channel.send({ type: 'test-connection', requestId: 't1', endpoint });
+  const reply = await p.next('reply');
+  expect(reply).toMatchObject({ requestId: 't1', ok: false, error: expect.stringContaining(`127.0.0.1:${port}`) });
+  expect(String(reply.error)).not.toContain('Instance-Test-Secret');
 });
 
 it('answers every request with a reply carrying its requestId', async () => {
