@@ -55,10 +55,11 @@ const versions: EngineVersionInfo[] = [{ version: RUNNING_ENGINE_VERSION, lifecy
  */
 export function setInstalledEngineVersions(installed: EngineVersionInfo[]): void {
   const running = installed.find((v) => v.version === RUNNING_ENGINE_VERSION);
+  const otherDefault = installed.some((v) => v.version !== RUNNING_ENGINE_VERSION && v.lifecycle === 'DEFAULT_VERSION');
   versions.splice(
     0,
     versions.length,
-    { version: RUNNING_ENGINE_VERSION, lifecycle: running?.lifecycle ?? 'DEFAULT_VERSION', releaseStatus: 'prod' },
+    { version: RUNNING_ENGINE_VERSION, lifecycle: running?.lifecycle ?? (otherDefault ? 'AVAILABLE' : 'DEFAULT_VERSION'), releaseStatus: 'prod' },
     ...installed.filter((v) => v.version !== RUNNING_ENGINE_VERSION),
   );
 }
