@@ -211,7 +211,30 @@ async function upgrade(flags: UpgradeFlags): Promise<void> {
   if (u.Status !== 'succeeded') process.exitCode = EXIT.fault;
 }
 
+async function describeUpgrades(flags: DataDirFlags & { upgradeId?: string; endpointUrl?: string; region?: string; profile?: string }): Promise<void> {
+  const config = await resolveCliConfig(flags);
+  try {
+    const out = await callExtension(config, 'DescribeReplicationInstanceUpgrades', flags.upgradeId ? { UpgradeId: flags.upgradeId } : {});
+    process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+  } catch (err) {
+    if (!(err instanceof ExtensionFault)) throw err;
+    process.stderr.write(`\nAn error occurred (${err.code}) when calling the DescribeReplicationInstanceUpgrades operation: ${err.message}\n`);
+    process.exit(EXIT.fault);
+  }
+}
+
 function registerUpgradeCommand(program: Command): void {
+  program
+    .command('describe-replication-instance-upgrades')
+    .summary('cascading upgrades (opendms extension), newest first, with each task\'s step and handover time')
+    .helpGroup('Service:')
+    .option('--upgrade-id <id>', 'one upgrade')
+    .option('--endpoint-url <url>', 'the opendms API (default http://127.0.0.1:9329, env OPENDMS_ENDPOINT_URL)')
+    .option('--region <region>', 'region to sign for')
+    .option('--profile <name>', 'credentials profile')
+    .addOption(dataDirOption())
+    .action((flags: DataDirFlags & { upgradeId?: string }) => describeUpgrades(flags));
+
   program
     .command('upgrade-replication-instance')
     .summary('move every task of a replication instance to another one (e.g. on a newer engine), one health-checked task at a time')

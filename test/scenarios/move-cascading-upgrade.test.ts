@@ -17,10 +17,11 @@ import {
   type ReplicationTask,
 } from '@aws-sdk/client-database-migration-service';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { callExtension } from '../../src/api/extensions/client.js';
 import type { UpgradeRecord } from '../../src/control/upgrade-orchestrator.js';
 import { waitFor } from '../helpers/ports.js';
 import { startPostgres, type PostgresCluster } from '../helpers/postgres.js';
-import { OPENDMS_BIN, startService, type RunningService } from '../helpers/service.js';
+import { OPENDMS_BIN, startService, TEST_KEYS, type RunningService } from '../helpers/service.js';
 
 const TABLES = ['t1', 't2', 't3', 't4', 't5'];
 const NEXT = '9.2.0';
@@ -158,3 +159,35 @@ it('moves every task to the newer engine, one health-checked handover at a time,
   await writer;
   await identical();
 }, 180_000);
+
+it('keeps a record of each upgrade, and checks the extension API input like the DMS API', async () => {
+  const listed = await svc.cli(['describe-replication-instance-upgrades']);
+  expect(listed.code).toBe(0);
+  const upgrades = (JSON.parse(listed.stdout) as { Upgrades: UpgradeRecord[] }).Upgrades;
+  expect(upgrades.map((u) => u.Status)).toEqual(['succeeded', 'failed']); // newest first; a dry run keeps nothing
+  expect(upgrades[0]!.Tasks.every((t) => t.Step === 'done' && typeof t.HandoverMillis === 'number')).toBe(true);
+
+  const config = { endpointUrl: svc.url, region: svc.region, credentials: () => Promise.resolve(TEST_KEYS) };
+  const fault = (input: Record<string, unknown>, op = 'UpgradeReplicationInstance', cfg = config) =>
+    callExtension(cfg, op, input).then(
+      () => ({ name: 'no fault', message: '' }),
+      (e: Error) => ({ name: e.name, message: e.message }),
+    );
+  expect(await fault({ SourceReplicationInstanceArn: b, TargetReplicationInstanceArn: b })).toMatchObject({ name: 'InvalidParameterCombinationException' });
+  expect(await fault({ SourceReplicationInstanceArn: b, TargetReplicationInstanceArn: a, MaxConcurrent: 0 })).toMatchObject({
+    name: 'InvalidParameterValueException',
+    message: expect.stringContaining('MaxConcurrent'),
+  });
+  expect(await fault({ SourceReplicationInstanceArn: b, TargetReplicationInstanceArn: a, Foo: 1 })).toMatchObject({ name: 'InvalidParameterValueException' });
+  expect(await fault({ SourceReplicationInstanceArn: b, TargetReplicationInstanceArn: `${a}X` })).toMatchObject({ name: 'ResourceNotFoundFault' });
+  expect(await fault({}, 'NoSuchOperation')).toMatchObject({ name: 'UnknownOperationException' });
+  expect(await fault({ UpgradeId: 'nope' }, 'DescribeReplicationInstanceUpgrades')).toMatchObject({ name: 'ResourceNotFoundFault' });
+  const badKey = { ...config, credentials: () => Promise.resolve({ ...TEST_KEYS, secretAccessKey: 'wrong' }) };
+  expect(await fault({ SourceReplicationInstanceArn: b, TargetReplicationInstanceArn: a, DryRun: true }, 'UpgradeReplicationInstance', badKey)).toMatchObject({
+    name: 'InvalidSignatureException',
+  });
+  // The dry run back to the old engine: allowed (it reads V1 checkpoints), and nothing changes.
+  const plan = await callExtension(config, 'UpgradeReplicationInstance', { SourceReplicationInstanceArn: b, TargetReplicationInstanceArn: a, DryRun: true });
+  expect((plan.Upgrade as UpgradeRecord).Status).toBe('planned');
+  expect((await tasks()).every((t) => t.ReplicationInstanceArn === b)).toBe(true);
+}, 60_000);
