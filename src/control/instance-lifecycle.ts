@@ -82,6 +82,40 @@ export function statusAfterHello(status: string): InstanceStatus | undefined {
   return status === 'deleting' ? undefined : 'available';
 }
 
+/** The event a new instance's first hello records. */
+export const CREATED: InstanceEventNote = { message: 'Replication instance created.', categories: ['Creation'] };
+
+/**
+ * What the first hello after a control-plane restart completes, by the status the instance was
+ * found in. A create, reboot or modification the previous control plane started was already
+ * persisted (class, storage, engine version), so the new process completes it and its event is
+ * still owed; an instance that was simply up gets no event.
+ */
+export function notesAfterServiceRestart(record: {
+  ReplicationInstanceStatus: string;
+  ReplicationInstanceClass: string;
+  AllocatedStorage: number;
+  EngineVersion: string;
+}): InstanceEventNote[] {
+  switch (record.ReplicationInstanceStatus) {
+    case 'creating':
+      return [CREATED];
+    case 'rebooting':
+      return [{ message: 'Replication instance rebooted.', categories: ['Maintenance'] }];
+    case 'modifying':
+      return [
+        {
+          message: `Replication instance modified: class ${record.ReplicationInstanceClass}, ${record.AllocatedStorage} GB storage.`,
+          categories: ['Configuration Change'],
+        },
+      ];
+    case 'upgrading':
+      return [{ message: `Replication instance engine upgraded to version ${record.EngineVersion}.`, categories: ['Maintenance'] }];
+    default:
+      return [];
+  }
+}
+
 /** The status the storage quota calls for, or undefined for no change. */
 export function statusForStorage(status: string, usedBytes: number, quotaBytes: number): InstanceStatus | undefined {
   if (usedBytes > quotaBytes && status === 'available') return 'storage-full';

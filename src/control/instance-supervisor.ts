@@ -51,7 +51,7 @@ import {
 } from '../instance/protocol.js';
 import type { ReplicationInstanceRecord } from '../store/index.js';
 import { instanceLaunchCommand } from './instance-launch.js';
-import { statusAfterCrash, statusAfterHello, statusForStorage, type InstanceEventNote } from './instance-lifecycle.js';
+import { CREATED, notesAfterServiceRestart, statusAfterCrash, statusAfterHello, statusForStorage, type InstanceEventNote } from './instance-lifecycle.js';
 import { endLeftover, leftoverPid } from './instance-leftovers.js';
 import { InstanceMaintenance } from './instance-maintenance.js';
 import { controlSocketPath, instanceWorkDir, taskWorkDir } from './instance-paths.js';
@@ -164,11 +164,12 @@ export class InstanceSupervisor extends EventEmitter<InstanceSupervisorEvents> {
         this.delete(record.ReplicationInstanceArn);
         continue;
       }
+      const notes = notesAfterServiceRestart(record);
       if (['available', 'storage-full', 'failed'].includes(record.ReplicationInstanceStatus)) {
         this.setStatus(record.ReplicationInstanceArn, 'rebooting');
       }
-      // A restarted service brings its instances back; only a create still in flight gets its Creation event.
-      this.launch(record.ReplicationInstanceArn, record.ReplicationInstanceStatus === 'creating' ? undefined : []);
+      // A restarted service brings its instances back; a create, reboot or modification in flight still gets its event.
+      this.launch(record.ReplicationInstanceArn, notes);
     }
     this.watchdog = setInterval(() => this.checkHeartbeats(), HEARTBEAT_TIMEOUT_MS / 3);
     this.watchdog.unref();
@@ -193,7 +194,7 @@ export class InstanceSupervisor extends EventEmitter<InstanceSupervisorEvents> {
   // ---- used by the API handlers (they check and persist the status transition first) ----
 
   /** Starts the process of a new (or restored) instance; `onHello` events are recorded once it is up. */
-  launch(instanceArn: string, onHello: InstanceEventNote[] = [{ message: 'Replication instance created.', categories: ['Creation'] }]): void {
+  launch(instanceArn: string, onHello: InstanceEventNote[] = [CREATED]): void {
     const m = this.get(instanceArn);
     m.intent = 'run';
     m.onHello = onHello;

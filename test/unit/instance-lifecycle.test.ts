@@ -1,6 +1,6 @@
 /** The replication-instance lifecycle rules, maintenance windows and modification plans (no processes). */
 import { describe, expect, it } from 'vitest';
-import { checkAllowed, statusAfterCrash, statusAfterHello, statusForStorage, type InstanceOperation, type InstanceStatus } from '../../src/control/instance-lifecycle.js';
+import { checkAllowed, notesAfterServiceRestart, statusAfterCrash, statusAfterHello, statusForStorage, type InstanceOperation, type InstanceStatus } from '../../src/control/instance-lifecycle.js';
 import { inMaintenanceWindow, parseMaintenanceWindow, windowStartingAt } from '../../src/control/instance-maintenance.js';
 import { addPending, applyValues } from '../../src/control/instance-modifications.js';
 import type { ReplicationInstanceRecord } from '../../src/store/index.js';
@@ -49,6 +49,19 @@ describe('process events', () => {
     expect(statusForStorage('available', 10, 10)).toBeUndefined();
     expect(statusForStorage('storage-full', 10, 10)).toBe('available');
     expect(statusForStorage('modifying', 11, 10)).toBeUndefined();
+  });
+});
+
+describe('after a control-plane restart', () => {
+  const found = (status: string) => ({ ReplicationInstanceStatus: status, ReplicationInstanceClass: 'dms.c5.large', AllocatedStorage: 80, EngineVersion: '3.6.0' });
+  it('owes the event of a create, reboot or modification the previous control plane started', () => {
+    expect(notesAfterServiceRestart(found('creating'))).toEqual([{ message: 'Replication instance created.', categories: ['Creation'] }]);
+    expect(notesAfterServiceRestart(found('rebooting'))).toEqual([{ message: 'Replication instance rebooted.', categories: ['Maintenance'] }]);
+    expect(notesAfterServiceRestart(found('modifying'))[0]).toMatchObject({ message: expect.stringContaining('dms.c5.large, 80 GB'), categories: ['Configuration Change'] });
+    expect(notesAfterServiceRestart(found('upgrading'))[0]).toMatchObject({ message: expect.stringContaining('version 3.6.0'), categories: ['Maintenance'] });
+  });
+  it('owes nothing for an instance that was simply up (or failed, or full)', () => {
+    for (const status of ['available', 'storage-full', 'failed', 'deleting']) expect(notesAfterServiceRestart(found(status))).toEqual([]);
   });
 });
 
