@@ -57,7 +57,10 @@ export interface CdcSessionOptions {
   onTick(live: { latencySeconds: number; pendingChanges: number; lastCommitted: Lsn }): void;
 }
 
+/** Feedback at least this often while streaming. */
 const FEEDBACK_INTERVAL_MS = 1_000;
+/** After a target commit, feedback at most this often: WAL is released (and a waiting stop or move sees the position) soon after each batch. */
+const COMMIT_FEEDBACK_MIN_MS = 100;
 
 export class CdcSession {
   private stopRequested = false;
@@ -261,6 +264,7 @@ export class CdcSession {
     this.rowsInTarget = 0;
     this.latencySeconds = Math.max(0, (Date.now() - last.time.getTime()) / 1000);
     this.o.onCommit({ counts, lsn: last.lsn, checkpoint, commitTime: last.time });
+    if (Date.now() - this.lastFeedback >= COMMIT_FEEDBACK_MIN_MS) this.sendFeedback(false);
   }
 
   private checkServerTime(): void {
