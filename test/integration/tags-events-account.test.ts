@@ -101,7 +101,7 @@ describe('tags', () => {
       const arn = `arn:aws:dms:us-east-1:${ACCOUNT}:${type}:NOSUCHRESOURCE`;
       await expect(dms.send(new AddTagsToResourceCommand({ ResourceArn: arn, Tags: [{ Key: 'a', Value: 'b' }] }))).rejects.toMatchObject({
         name: 'ResourceNotFoundFault',
-        message: expect.stringContaining(arn) as unknown,
+        message: expect.stringContaining(`${arn} (ResourceArn) not found`) as unknown,
       });
       await expect(dms.send(new ListTagsForResourceCommand({ ResourceArn: arn }))).rejects.toMatchObject({ name: 'ResourceNotFoundFault' });
       await expect(dms.send(new RemoveTagsFromResourceCommand({ ResourceArn: arn, TagKeys: ['a'] }))).rejects.toMatchObject({ name: 'ResourceNotFoundFault' });
@@ -111,6 +111,7 @@ describe('tags', () => {
     await expect(dms.send(new ListTagsForResourceCommand({ ResourceArn: arn.replace(ACCOUNT, '999999999999') }))).rejects.toMatchObject({ name: 'ResourceNotFoundFault' });
     await expect(dms.send(new ListTagsForResourceCommand({ ResourceArnList: [arn, arn.replace(':endpoint:', ':task:')] }))).rejects.toMatchObject({
       name: 'ResourceNotFoundFault',
+      message: expect.stringContaining('(ResourceArnList) not found') as unknown,
     });
     const cli = await svc.aws(['list-tags-for-resource', '--resource-arn', `arn:aws:dms:us-east-1:${ACCOUNT}:task:NOPE`]);
     expect(cli.code).not.toBe(0);

@@ -126,7 +126,7 @@ export function deleteConnection(input: DeleteConnectionMessage, ctx: RequestCon
   const { app } = ctx;
   const existing = app.store.connections.get(input.EndpointArn!, input.ReplicationInstanceArn!);
   if (!existing) {
-    throw notFound(`No connection between endpoint ${input.EndpointArn!} and replication instance ${input.ReplicationInstanceArn!} found.`);
+    throw notFound(`No connection between endpoint ${input.EndpointArn!} and replication instance ${input.ReplicationInstanceArn!} found. Check EndpointArn and ReplicationInstanceArn with DescribeConnections.`);
   }
   app.store.connections.delete(existing.EndpointArn, existing.ReplicationInstanceArn);
   inFlight.delete(pairKey(existing.EndpointArn, existing.ReplicationInstanceArn));

@@ -153,7 +153,7 @@ function requireConnectionFields(engine: EngineInfo, c: { ServerName?: string; D
 function checkIdentifierFree(ctx: RequestContext, identifier: string, exceptArn?: string): void {
   const clash = ctx.app.store.endpoints.findByIdentifier(identifier);
   if (clash && clash.EndpointArn !== exceptArn) {
-    throw alreadyExists(`Endpoint with identifier ${identifier} already exists (${clash.EndpointArn}).`, clash.EndpointArn);
+    throw alreadyExists(`Endpoint with identifier ${identifier} already exists (${clash.EndpointArn}). Choose another EndpointIdentifier.`, clash.EndpointArn);
   }
 }
 
@@ -167,7 +167,7 @@ export function createEndpoint(input: CreateEndpointMessage, ctx: RequestContext
   doc.EndpointArn = arn;
   app.store.transaction(() => {
     checkIdentifierFree(ctx, doc.EndpointIdentifier);
-    if (app.store.endpoints.get(arn)) throw alreadyExists(`An endpoint with ResourceIdentifier ${input.ResourceIdentifier} already exists (${arn}).`, arn);
+    if (app.store.endpoints.get(arn)) throw alreadyExists(`An endpoint with ResourceIdentifier ${input.ResourceIdentifier} already exists (${arn}). Choose another ResourceIdentifier.`, arn);
     if (app.store.endpoints.count() >= QUOTAS.Endpoints) {
       throw quotaExceeded(`The quota of ${QUOTAS.Endpoints} endpoints is reached; delete endpoints you no longer need.`);
     }

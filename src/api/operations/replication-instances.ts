@@ -222,7 +222,7 @@ function modifyReplicationInstance(input: ModifyReplicationInstanceMessage, { ap
   if (input.EngineVersion !== undefined) {
     const engine = requireEngineVersion(input.EngineVersion);
     if (compareVersions(engine.version, record.EngineVersion) < 0) {
-      throw new DmsFault('UpgradeDependencyFailureFault', `Cannot downgrade replication instance ${record.ReplicationInstanceIdentifier} from engine version ${record.EngineVersion} to ${engine.version}.`);
+      throw new DmsFault('UpgradeDependencyFailureFault', `Cannot downgrade replication instance ${record.ReplicationInstanceIdentifier} from engine version ${record.EngineVersion} to ${engine.version}; give an EngineVersion of ${record.EngineVersion} or later (see DescribeEngineVersions).`);
     }
     if (isMajorVersionChange(record.EngineVersion, engine.version) && !input.AllowMajorVersionUpgrade) {
       throw new DmsFault(

@@ -27,7 +27,7 @@ function requireResource(app: App, arn: string, field: string): void {
   }
   const lookup = LOOKUPS[parsed.type];
   const exists = parsed.region === app.config.region && parsed.account === app.config.accountId && lookup !== undefined && lookup(app, arn);
-  if (!exists) throw notFound(`Resource ${arn} not found.`);
+  if (!exists) throw notFound(`Resource ${arn} (${field}) not found: no replication instance, endpoint or task of this account and region has that ARN.`);
 }
 
 export const tagOperations: OperationTable = {
