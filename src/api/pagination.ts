@@ -1,12 +1,14 @@
 /**
  * Marker/MaxRecords pagination as the DMS model describes it: MaxRecords 20..100 (default 100),
  * an opaque Marker in the response only when more records exist. Markers are offsets bound to
- * the operation and signed, so a client cannot forge or cross-use them.
+ * the operation (and its scope, e.g. the endpoint) by a hash, so one is not taken for another's.
+ * The hash key is fixed, not per process: a client paging with the AWS CLI while the service
+ * restarts keeps going. Guessing a marker gains nothing a smaller MaxRecords would not give.
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac } from 'node:crypto';
 import { invalidParameter } from '../model/faults.js';
 
-const markerKey = randomBytes(32);
+const markerKey = 'opendms-pagination-marker-v1';
 
 export interface PageLimits {
   min?: number;

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { applyFilters } from '../../src/api/filters.js';
 import { paginate } from '../../src/api/pagination.js';
 
@@ -46,5 +46,17 @@ describe('applyFilters', () => {
 
   it('refuses unknown filter names, listing the valid ones', () => {
     expect(() => applyFilters(rows, [{ Name: 'colour', Values: ['x'] }], fields)).toThrow(/endpoint-id, endpoint-type/);
+  });
+});
+
+describe('markers across a restart', () => {
+  it('a marker from one service process is accepted by the next (fresh module state)', async () => {
+    vi.resetModules();
+    const before = await import('../../src/api/pagination.js');
+    const first = before.paginate(Array.from({ length: 30 }, (_, i) => i), { MaxRecords: 20 }, 'DescribeThings');
+    vi.resetModules();
+    const after = await import('../../src/api/pagination.js');
+    expect(after.paginate(Array.from({ length: 30 }, (_, i) => i), { MaxRecords: 20, Marker: first.marker }, 'DescribeThings').items).toEqual([20, 21, 22, 23, 24, 25, 26, 27, 28, 29]);
+    expect(() => after.paginate([1, 2, 3], { MaxRecords: 20, Marker: first.marker }, 'DescribeOtherThings')).toThrow(/Marker/);
   });
 });
