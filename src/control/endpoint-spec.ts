@@ -30,12 +30,17 @@ export function specOf(endpoint: EndpointRecord, password: string | undefined): 
   };
 }
 
+/** The spec of a stored endpoint with the password the store keeps for it (never in the document). */
+export function storedSpecOf(app: App, endpoint: EndpointRecord): EndpointConnectionSpec {
+  return specOf(endpoint, app.store.endpoints.password(endpoint.EndpointArn));
+}
+
 /**
  * `endpointConnectionSpec(app, arn)`: the endpoint's connection spec with its stored password.
  * Throws ResourceNotFoundFault when no such endpoint exists.
  */
 export function endpointConnectionSpec(app: App, endpointArn: string): EndpointConnectionSpec {
   const endpoint = app.store.endpoints.get(endpointArn);
-  if (!endpoint) throw notFound(`Endpoint ${endpointArn} not found.`);
-  return specOf(endpoint, app.store.endpoints.password(endpointArn));
+  if (!endpoint) throw notFound(`Endpoint ${endpointArn} not found. Check the ARN with DescribeEndpoints.`);
+  return storedSpecOf(app, endpoint);
 }

@@ -10,7 +10,7 @@ import type { DeleteConnectionMessage, DescribeConnectionsMessage, TestConnectio
 import { testConnection } from '../../connectors/index.js';
 import { failureText } from '../../connectors/errors.js';
 import type { App } from '../../control/app.js';
-import { specOf } from '../../control/endpoint-spec.js';
+import { storedSpecOf } from '../../control/endpoint-spec.js';
 import type { EndpointConnectionSpec } from '../../engine/contracts.js';
 import { invalidState, notFound } from '../../model/faults.js';
 import type { ConnectionRecord, EndpointRecord, ReplicationInstanceRecord } from '../../store/index.js';
@@ -64,7 +64,7 @@ export function testConnectionOperation(input: TestConnectionMessage, ctx: Reque
       `Replication instance ${instance.ReplicationInstanceIdentifier} is ${instance.ReplicationInstanceStatus}; connections can be tested only from an available instance.`,
     );
   }
-  const spec = specOf(endpoint, app.store.endpoints.password(endpoint.EndpointArn));
+  const spec = storedSpecOf(app, endpoint);
   const testing = record(endpoint, instance, 'testing');
   app.store.connections.upsert(testing);
 

@@ -11,7 +11,7 @@ import type { DescribeRefreshSchemasStatusMessage, DescribeSchemasMessage, Refre
 import { listSchemas } from '../../connectors/index.js';
 import { ConnectionError, failureText } from '../../connectors/errors.js';
 import type { App } from '../../control/app.js';
-import { specOf } from '../../control/endpoint-spec.js';
+import { storedSpecOf } from '../../control/endpoint-spec.js';
 import { invalidState, notFound } from '../../model/faults.js';
 import type { OperationTable, RequestContext } from '../handler.js';
 import { paginate } from '../pagination.js';
@@ -40,7 +40,7 @@ export async function describeSchemas(input: DescribeSchemasMessage, ctx: Reques
   const endpoint = requireEndpoint(ctx.app, input.EndpointArn!);
   let schemas: string[];
   try {
-    schemas = await listSchemas(specOf(endpoint, ctx.app.store.endpoints.password(endpoint.EndpointArn)));
+    schemas = await listSchemas(storedSpecOf(ctx.app, endpoint));
   } catch (err) {
     if (err instanceof ConnectionError) throw invalidState(`Cannot read the schemas of endpoint ${endpoint.EndpointIdentifier}: ${err.message}`);
     throw err;
@@ -62,7 +62,7 @@ export function refreshSchemas(input: RefreshSchemasMessage, ctx: RequestContext
   storeStatus(app, arn, refreshing);
   const attempt = ++attempts;
   running.set(arn, attempt);
-  const spec = specOf(endpoint, app.store.endpoints.password(arn));
+  const spec = storedSpecOf(app, endpoint);
   const finish = (status: RefreshStatus): void => {
     if (running.get(arn) !== attempt) return;
     running.delete(arn);
