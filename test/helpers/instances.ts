@@ -5,7 +5,8 @@
 import { readFileSync } from 'node:fs';
 import { Agent } from 'node:http';
 import { join } from 'node:path';
-import { DatabaseMigrationServiceClient } from '@aws-sdk/client-database-migration-service';
+import { CreateReplicationInstanceCommand, DatabaseMigrationServiceClient, DescribeReplicationInstancesCommand } from '@aws-sdk/client-database-migration-service';
+import { waitFor } from './ports.js';
 import { TEST_KEYS, type RunningService } from './service.js';
 
 /**
@@ -41,4 +42,24 @@ export function isAlive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** The pid of the instance's process while it runs. */
+export function liveInstancePid(dataDir: string, arn: string): number | undefined {
+  const pid = instancePid(dataDir, arn);
+  return pid !== undefined && isAlive(pid) ? pid : undefined;
+}
+
+/** The status DescribeReplicationInstances reports for one instance. */
+export async function instanceStatus(client: DatabaseMigrationServiceClient, arn: string): Promise<string> {
+  const out = await client.send(new DescribeReplicationInstancesCommand({ Filters: [{ Name: 'replication-instance-arn', Values: [arn] }] }));
+  return out.ReplicationInstances![0]!.ReplicationInstanceStatus!;
+}
+
+/** Creates a dms.t3.micro instance and waits until its process said hello; returns its ARN. */
+export async function createAvailableInstance(client: DatabaseMigrationServiceClient, identifier: string): Promise<string> {
+  const out = await client.send(new CreateReplicationInstanceCommand({ ReplicationInstanceIdentifier: identifier, ReplicationInstanceClass: 'dms.t3.micro' }));
+  const arn = out.ReplicationInstance!.ReplicationInstanceArn!;
+  await waitFor(`${identifier} to be available`, async () => (await instanceStatus(client, arn)) === 'available', 20_000, 20);
+  return arn;
 }

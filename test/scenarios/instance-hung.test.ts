@@ -3,14 +3,9 @@
  * the missing heartbeats tell. The supervisor's watchdog must kill it after 30 s of silence and
  * restart it: status `rebooting`, a `Failure` event naming the cause, then `available` again.
  */
-import {
-  CreateReplicationInstanceCommand,
-  DescribeEventsCommand,
-  DescribeReplicationInstancesCommand,
-  type DatabaseMigrationServiceClient,
-} from '@aws-sdk/client-database-migration-service';
+import { DescribeEventsCommand, type DatabaseMigrationServiceClient } from '@aws-sdk/client-database-migration-service';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { instancePid, isAlive, steadyClient } from '../helpers/instances.js';
+import { createAvailableInstance, instancePid, instanceStatus, isAlive, liveInstancePid, steadyClient } from '../helpers/instances.js';
 import { waitFor } from '../helpers/ports.js';
 import { startService, type RunningService } from '../helpers/service.js';
 
@@ -21,24 +16,16 @@ let arn: string;
 beforeAll(async () => {
   svc = await startService();
   client = steadyClient(svc);
-  const out = await client.send(new CreateReplicationInstanceCommand({ ReplicationInstanceIdentifier: 'sleeper', ReplicationInstanceClass: 'dms.t3.micro' }));
-  arn = out.ReplicationInstance!.ReplicationInstanceArn!;
-  await waitFor('sleeper to be available', async () => (await status()) === 'available', 20_000, 20);
+  arn = await createAvailableInstance(client, 'sleeper');
 });
 afterAll(async () => {
   await svc?.destroy();
 });
 
-async function status(): Promise<string> {
-  const out = await client.send(new DescribeReplicationInstancesCommand({ Filters: [{ Name: 'replication-instance-arn', Values: [arn] }] }));
-  return out.ReplicationInstances![0]!.ReplicationInstanceStatus!;
-}
+const status = (): Promise<string> => instanceStatus(client, arn);
 
 it('kills and restarts an instance that stopped sending heartbeats', async () => {
-  const pid = await waitFor('the instance pid', async () => {
-    const p = instancePid(svc.dataDir, arn);
-    return p !== undefined && isAlive(p) ? p : undefined;
-  }, 10_000, 20);
+  const pid = await waitFor('the instance pid', async () => liveInstancePid(svc.dataDir, arn), 10_000, 20);
   const stoppedAt = Date.now();
   process.kill(pid, 'SIGSTOP');
   try {

@@ -4,14 +4,9 @@
  * (`Failure`), restart it, and report it `available` again once the new process says hello.
  * Also: when the control plane itself is killed, its instance processes exit instead of leaking.
  */
-import {
-  CreateReplicationInstanceCommand,
-  DescribeEventsCommand,
-  DescribeReplicationInstancesCommand,
-  type DatabaseMigrationServiceClient,
-} from '@aws-sdk/client-database-migration-service';
+import { DescribeEventsCommand, type DatabaseMigrationServiceClient } from '@aws-sdk/client-database-migration-service';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { instancePid, isAlive, steadyClient } from '../helpers/instances.js';
+import { createAvailableInstance, instanceStatus, isAlive, liveInstancePid, steadyClient } from '../helpers/instances.js';
 import { waitFor } from '../helpers/ports.js';
 import { startService, type RunningService } from '../helpers/service.js';
 
@@ -22,25 +17,15 @@ let arn: string;
 beforeAll(async () => {
   svc = await startService();
   client = steadyClient(svc);
-  const out = await client.send(new CreateReplicationInstanceCommand({ ReplicationInstanceIdentifier: 'victim', ReplicationInstanceClass: 'dms.t3.micro' }));
-  arn = out.ReplicationInstance!.ReplicationInstanceArn!;
-  await waitFor('victim to be available', async () => (await status()) === 'available', 20_000, 20);
+  arn = await createAvailableInstance(client, 'victim');
 });
 afterAll(async () => {
   await svc?.destroy();
 });
 
-async function status(): Promise<string> {
-  const out = await client.send(new DescribeReplicationInstancesCommand({ Filters: [{ Name: 'replication-instance-arn', Values: [arn] }] }));
-  return out.ReplicationInstances![0]!.ReplicationInstanceStatus!;
-}
-
+const status = (): Promise<string> => instanceStatus(client, arn);
 const alive = isAlive;
-
-function livePid(): number | undefined {
-  const pid = instancePid(svc.dataDir, arn);
-  return pid !== undefined && alive(pid) ? pid : undefined;
-}
+const livePid = (): number | undefined => liveInstancePid(svc.dataDir, arn);
 
 it('restarts a SIGKILLed instance process: rebooting, Failure events, available again with a new PID', async () => {
   const victim = await waitFor('the instance pid', async () => livePid(), 10_000, 20);
