@@ -295,6 +295,8 @@ export class UpgradeOrchestrator {
   private async healthy(arn: string, record: UpgradeRecord): Promise<void> {
     const since = new Date().toISOString();
     const deadline = Date.now() + record.HealthCheckTimeoutSeconds * 1000;
+    // Only reports made within the allowed time count, however late we look at them.
+    const deadlineIso = new Date(deadline).toISOString();
     let last = 'no CDC report yet';
     for (;;) {
       const doc = getTask(this.app, arn);
@@ -302,7 +304,7 @@ export class UpgradeOrchestrator {
       const fullLoadOnly = doc.MigrationType === 'full-load';
       const cdc = doc._cdc;
       if (fullLoadOnly) return;
-      if (cdc && cdc.updatedAt >= since) {
+      if (cdc && cdc.updatedAt > since && cdc.updatedAt <= deadlineIso) {
         const latency = cdc.latencySeconds ?? 0;
         if (latency <= record.MaxCdcLatencySeconds) return;
         last = `CDC latency ${latency} s above ${record.MaxCdcLatencySeconds} s`;
