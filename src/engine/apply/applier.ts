@@ -98,8 +98,11 @@ export class Applier {
   /** Session settings for the apply connection (see the module comment for replication_role). */
   async init(): Promise<void> {
     // A commit we report to the source as flushed must be durable on the target.
-    await this.db.query('SET synchronous_commit = on');
-    await this.db.query('SET statement_timeout = 0');
+    // Batches join an unnest(...) of a few thousand keys to the table; the planner, which guesses
+    // 100 rows for unnest, otherwise picks a hash join over a full scan of the table (37 ms instead
+    // of 10 ms for 1,250 keys into 100k rows, and linear in the table size). This session only runs
+    // apply statements, so nested loops over the primary key index are always the right plan.
+    await this.db.query('SET synchronous_commit = on; SET statement_timeout = 0; SET enable_hashjoin = off; SET enable_mergejoin = off');
     try {
       await this.db.query('SET session_replication_role = replica');
     } catch {
