@@ -103,8 +103,18 @@ beforeAll(async () => {
     taskArns.push(r.ReplicationTask!.ReplicationTaskArn!);
   }
   await waitFor('tasks ready', async () => (await tasks()).every((t) => t.Status === 'ready'), 30_000, 50);
-  for (const arn of taskArns) await client.send(new StartReplicationTaskCommand({ ReplicationTaskArn: arn, StartReplicationTaskType: 'start-replication' }));
-  await waitFor('tasks running', async () => (await tasks()).every((t) => t.Status === 'running'), 120_000, 100);
+  // The first task creates the control tables on the target; the others start once it runs
+  // (concurrent first starts on one target can race creating them).
+  for (const [i, arn] of taskArns.entries()) {
+    await client.send(new StartReplicationTaskCommand({ ReplicationTaskArn: arn, StartReplicationTaskType: 'start-replication' }));
+    if (i === 0) await waitFor('first task running', async () => (await tasks())[0]!.Status === 'running', 60_000, 50);
+  }
+  await waitFor('tasks running', async () => {
+    const all = await tasks();
+    const failed = all.find((t) => t.Status === 'failed');
+    if (failed) throw new Error(`${failed.ReplicationTaskIdentifier} failed: ${failed.LastFailureMessage}`);
+    return all.every((t) => t.Status === 'running');
+  }, 120_000, 100);
   writer = (async () => {
     for (let i = 1000; writing; i++) {
       for (const t of TABLES) await source.query(`INSERT INTO ${t} (id, v) VALUES (${i}, 'w${i}')`);
