@@ -96,14 +96,17 @@ export async function ensureControlTables(db: pg.ClientBase, ct: ControlTables, 
        source_tail_timestamp timestamp,
        source_timestamp_applied timestamp)`);
   }
-  for (const sql of ddl) {
-    try {
-      await db.query(sql);
-    } catch (err) {
-      // Two tasks creating the same table at once: the loser sees a unique violation on the catalog.
-      const code = (err as { code?: string }).code;
-      if (code !== '23505' && code !== '42P07' && code !== '42P06') throw err;
-    }
+  // Tasks sharing a target create these tables at their first start, possibly at the same moment:
+  // CREATE ... IF NOT EXISTS is not safe against a concurrent create (the loser fails on the catalog,
+  // e.g. 'type "awsdms_apply_exceptions" already exists'), so creation is serialised per schema.
+  await db.query('BEGIN');
+  try {
+    await db.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`opendms:control-tables:${ct.schema}`]);
+    for (const sql of ddl) await db.query(sql);
+    await db.query('COMMIT');
+  } catch (err) {
+    await db.query('ROLLBACK').catch(() => {});
+    throw err;
   }
 }
 

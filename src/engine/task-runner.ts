@@ -344,9 +344,15 @@ export class TaskRunner implements RunningTask {
           this.reporter.event(`CdcStartPosition ${formatLsn(lsn)} is older than the new slot's start ${formatLsn(created.consistentPoint)}: changes in between are not available`, ['failure']);
         }
       } else if (slot.confirmedFlushLsn !== null && lsn < slot.confirmedFlushLsn) {
-        throw new FatalTaskError(
-          `CdcStartPosition ${formatLsn(lsn)} is older than what replication slot ${this.slotName} still has (confirmed_flush_lsn ${formatLsn(slot.confirmedFlushLsn)})`,
+        // The slot confirmed past the position: its consumer either committed those changes on the
+        // target (it confirms nothing else) or they touched no replicated table (heartbeats,
+        // filtered WAL). PostgreSQL streams from confirmed_flush_lsn anyway, so start there and say so.
+        this.reporter.event(
+          `CdcStartPosition ${formatLsn(lsn)} is older than replication slot ${this.slotName}'s confirmed_flush_lsn ${formatLsn(slot.confirmedFlushLsn)}; ` +
+            'the slot already confirmed what lies between (applied on the target, or WAL of tables this task does not replicate), so capture starts there',
+          ['State Change'],
         );
+        lsn = slot.confirmedFlushLsn;
       }
     } else if (userSlot) {
       const slot = await findSlot(source, this.slotName);

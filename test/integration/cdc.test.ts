@@ -174,6 +174,31 @@ describe('full-load-only task and an idle, filtered source', () => {
     // The retained-WAL alarm (threshold 1 byte here) was raised as an event.
     await waitFor('retained WAL event', async () => reporter.events.some((e) => /opendms_idle holds back \d+ bytes of WAL/.test(e)), 10_000, 100);
     await task.stop();
-    expect((await reporter.waitFinal()).status).toBe('stopped');
-  }, 60_000);
+    const final = await reporter.waitFinal();
+    expect(final.status).toBe('stopped');
+
+    // Plan B of the upgrade workflow: a new CDC-only task on the old slot from the captured
+    // checkpoint. The slot confirmed past the checkpoint (unrelated WAL), which must not stop it.
+    const confirmed = (await source.query<{ l: string }>(`SELECT confirmed_flush_lsn::text AS l FROM pg_replication_slots WHERE slot_name = 'opendms_idle'`)).rows[0]!.l;
+    expect(parseCheckpoint(final.recoveryCheckpoint!).lsn).toBeLessThan(parseCheckpoint(`checkpoint:V1#0#${confirmed}#0#0#*#0#0`).lsn);
+    await source.query('UPDATE app.counters SET n = n + 1 WHERE id <= 5');
+    const planB = new RecordingReporter();
+    const resumed = startTask(
+      taskSpec(source, target, {
+        taskId: 'PLANB',
+        migrationType: 'cdc',
+        tables: 'counters',
+        sourceSettings: { SlotName: 'opendms_idle' },
+        extra: { cdcStartPosition: final.recoveryCheckpoint! },
+      }),
+      planB,
+    );
+    await planB.waitRunning();
+    expect(planB.events.some((e) => /confirmed_flush_lsn .* capture starts there/.test(e))).toBe(true);
+    const sum = async (db: PostgresCluster) => (await db.query<{ s: string }>('SELECT sum(n)::text AS s FROM app.counters')).rows[0]!.s;
+    const want = await sum(source);
+    await waitFor('the update made while no task ran reaches the target', async () => (await sum(target)) === want, 30_000, 100);
+    await resumed.stop();
+    expect((await planB.waitFinal()).status).toBe('stopped');
+  }, 90_000);
 });
