@@ -13,6 +13,7 @@ export function registerServe(program: Command): void {
     .option('--account-id <id>', '12-digit account id in ARNs (default 123456789012, env OPENDMS_ACCOUNT_ID)')
     .option('--access-key-id <id>', 'API access key id (env OPENDMS_ACCESS_KEY_ID); generated on first start when not given')
     .option('--secret-access-key <secret>', 'API secret access key (env OPENDMS_SECRET_ACCESS_KEY)')
+    .option('--quotas <Name=N,...>', 'raise or lower quotas, e.g. ReplicationTasks=2000,Endpoints=5000 (env OPENDMS_QUOTAS)')
     .option('--log-level <level>', 'fatal|error|warn|info|debug|trace|silent (default info, env OPENDMS_LOG_LEVEL)')
     .addHelpText(
       'after',

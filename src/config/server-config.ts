@@ -7,6 +7,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import { resolveQuotas, type Quotas } from '../model/quotas.js';
 
 export const CREDENTIALS_PROFILE = 'opendms';
 
@@ -19,6 +20,8 @@ export interface ServeFlags {
   accessKeyId?: string;
   secretAccessKey?: string;
   logLevel?: string;
+  /** `Name=N,...` raising or lowering quotas (see src/model/quotas.ts). */
+  quotas?: string;
 }
 
 const schema = z.object({
@@ -36,6 +39,7 @@ export interface Credentials {
 }
 
 export interface ServerConfig extends z.infer<typeof schema> {
+  quotas: Quotas;
   credentials: Credentials;
   /** Path of the shared-credentials file we wrote, when the keys were generated or read from it. */
   credentialsFile: string;
@@ -80,7 +84,13 @@ export function resolveServerConfig(flags: ServeFlags, env: NodeJS.ProcessEnv = 
     writeCredentialsFile(credentialsFile, CREDENTIALS_PROFILE, credentials);
     credentialsGenerated = true;
   }
-  return Object.freeze({ ...base.data, credentials, credentialsFile, credentialsGenerated });
+  let quotas: Quotas;
+  try {
+    quotas = resolveQuotas(flags.quotas ?? env.OPENDMS_QUOTAS);
+  } catch (err) {
+    throw new Error(`invalid configuration: --quotas: ${(err as Error).message}`, { cause: err });
+  }
+  return Object.freeze({ ...base.data, quotas, credentials, credentialsFile, credentialsGenerated });
 }
 
 export function generateCredentials(): Credentials {

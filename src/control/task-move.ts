@@ -26,7 +26,6 @@ import type { App } from './app.js';
 import { endpointConnectionSpec } from './endpoint-spec.js';
 import { taskWorkDir } from './instance-paths.js';
 import { getTask, taskEvent, taskFacts, updateTask, type TaskDoc } from './task-record.js';
-import { TASKS_PER_INSTANCE_QUOTA } from '../api/operations/replication-tasks.js';
 import { READABLE_CHECKPOINT_VERSIONS } from '../engine/checkpoint.js';
 import { readManifest } from '../engine-bundles/manifest.js';
 import { compareVersions, findEngineVersion, type EngineVersionInfo } from '../model/engine-versions.js';
@@ -217,10 +216,10 @@ export function requestMove(app: App, taskArn: string, targetArn: string): TaskD
     // Counted inside the transaction, with the moves already heading there, so two moves cannot both squeeze in.
     const hosted = app.store.tasks.listByInstance(targetArn).length;
     const incoming = (app.store.tasks.list() as MovingTaskDoc[]).filter((t) => t.Status === 'moving' && t.TargetReplicationInstanceArn === targetArn).length;
-    if (hosted + incoming >= TASKS_PER_INSTANCE_QUOTA) {
+    if (hosted + incoming >= app.config.quotas.TasksPerInstance) {
       throw quotaExceeded(
         `Replication instance ${target.ReplicationInstanceIdentifier} already has ${hosted + incoming} replication tasks (including moves under way), ` +
-          `the most allowed per instance is ${TASKS_PER_INSTANCE_QUOTA}. Move the task to another instance.`,
+          `the most allowed per instance is ${app.config.quotas.TasksPerInstance}. Move the task to another instance.`,
       );
     }
     return updateTask(app, task.ReplicationTaskArn, { type: 'Move' }, (d, from) => {

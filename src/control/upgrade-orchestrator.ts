@@ -28,7 +28,6 @@ import { join } from 'node:path';
 import type { App } from './app.js';
 import { checkTargetCanTake, engineCompatibilityFault, requestMove, storageTakenGb, taskStorageReservationGb } from './task-move.js';
 import { getTask, taskEvent, type TaskDoc } from './task-record.js';
-import { TASKS_PER_INSTANCE_QUOTA } from '../api/operations/replication-tasks.js';
 import { invalidCombination, invalidParameter, invalidState, notFound, quotaExceeded } from '../model/faults.js';
 
 export type UpgradeStatus = 'planned' | 'running' | 'succeeded' | 'failed' | 'interrupted';
@@ -131,8 +130,8 @@ export class UpgradeOrchestrator {
       const fault = engineCompatibilityFault(t, source, target);
       if (fault) throw fault;
     }
-    if (app.store.tasks.listByInstance(target.ReplicationInstanceArn).length + tasks.length > TASKS_PER_INSTANCE_QUOTA) {
-      throw quotaExceeded(`Replication instance ${target.ReplicationInstanceIdentifier} cannot host ${tasks.length} more tasks: the most per instance is ${TASKS_PER_INSTANCE_QUOTA}.`);
+    if (app.store.tasks.listByInstance(target.ReplicationInstanceArn).length + tasks.length > app.config.quotas.TasksPerInstance) {
+      throw quotaExceeded(`Replication instance ${target.ReplicationInstanceIdentifier} cannot host ${tasks.length} more tasks: the most per instance is ${app.config.quotas.TasksPerInstance}.`);
     }
     const needGb = tasks.reduce((sum, t) => sum + taskStorageReservationGb(t.ReplicationTaskSettings), 0);
     const { takenGb } = storageTakenGb(app, target);

@@ -300,6 +300,28 @@ describe('account attributes', () => {
     expect(parsed.AccountQuotas.find((q) => q.AccountQuotaName === 'Endpoints')).toEqual({ AccountQuotaName: 'Endpoints', Used: endpointsBefore + 1, Max: 1000 });
   });
 
+  it('reports and enforces quotas raised or lowered with --quotas', async () => {
+    const other = await startService({ args: ['--quotas', 'Endpoints=1,ReplicationTasks=2000'] });
+    try {
+      const client = other.client();
+      const r = await client.send(new DescribeAccountAttributesCommand({}));
+      expect(r.AccountQuotas!.find((q) => q.AccountQuotaName === 'ReplicationTasks')!.Max).toBe(2000);
+      expect(r.AccountQuotas!.find((q) => q.AccountQuotaName === 'Endpoints')!.Max).toBe(1);
+      const endpoint = (id: string) =>
+        client.send(
+          new CreateEndpointCommand({ EndpointIdentifier: id, EndpointType: 'source', EngineName: 'postgres', ServerName: 'localhost', DatabaseName: 'd', Username: 'u' }),
+        );
+      await endpoint('first');
+      await expect(endpoint('second')).rejects.toMatchObject({ name: 'ResourceQuotaExceededFault' });
+    } finally {
+      await other.destroy();
+    }
+  });
+
+  it('refuses to start with an unknown quota name', async () => {
+    await expect(startService({ args: ['--quotas', 'Tasks=5'] })).rejects.toThrow(/unknown quota "Tasks"/);
+  });
+
   it('derives a different identifier for another account id', async () => {
     const other = await startService({ args: ['--account-id', '210987654321'] });
     try {

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ACCOUNT_QUOTAS } from '../../src/api/operations/account.js';
-import { QUOTAS } from '../../src/model/quotas.js';
+import { ACCOUNT_QUOTA_NAMES, DEFAULT_QUOTAS, resolveQuotas } from '../../src/model/quotas.js';
 import { checkTagKey, checkTags } from '../../src/model/tags.js';
 
 describe('checkTags', () => {
@@ -19,8 +18,20 @@ describe('checkTags', () => {
   });
 });
 
-describe('account quotas', () => {
-  it('DescribeAccountAttributes reports the same maxima the operations enforce (one table)', () => {
-    expect(Object.fromEntries(ACCOUNT_QUOTAS.map((q) => [q.name, q.max]))).toEqual(QUOTAS);
+describe('quotas', () => {
+  it('default to the AWS quotas; DescribeAccountAttributes lists all but the per-instance one', () => {
+    expect(resolveQuotas(undefined)).toEqual(DEFAULT_QUOTAS);
+    expect(ACCOUNT_QUOTA_NAMES).toContain('ReplicationTasks');
+    expect(ACCOUNT_QUOTA_NAMES).not.toContain('TasksPerInstance');
+  });
+
+  it('take overrides by name', () => {
+    expect(resolveQuotas('ReplicationTasks=2000, TasksPerInstance=1500')).toMatchObject({ ReplicationTasks: 2000, TasksPerInstance: 1500, Endpoints: 1000 });
+  });
+
+  it('refuse unknown names and numbers that are not positive integers', () => {
+    expect(() => resolveQuotas('Tasks=5')).toThrow(/unknown quota "Tasks".*ReplicationTasks/);
+    expect(() => resolveQuotas('Endpoints=0')).toThrow(/positive integer/);
+    expect(() => resolveQuotas('Endpoints=many')).toThrow(/positive integer/);
   });
 });

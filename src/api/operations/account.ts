@@ -4,17 +4,11 @@
  */
 import { createHash } from 'node:crypto';
 import type { App } from '../../control/app.js';
-import { QUOTAS, type QuotaName } from '../../model/quotas.js';
+import { ACCOUNT_QUOTA_NAMES, type QuotaName } from '../../model/quotas.js';
 import type { OperationTable } from '../handler.js';
 
-interface Quota {
-  name: QuotaName;
-  max: number;
-  used: (app: App) => number;
-}
-
 /** Each quota's current usage; the maxima are in src/model/quotas.ts, shared with the operations that enforce them. */
-const USAGE: Record<QuotaName, (app: App) => number> = {
+const USAGE: Record<Exclude<QuotaName, 'TasksPerInstance'>, (app: App) => number> = {
   ReplicationInstances: (app) => app.store.instances.count(),
   AllocatedStorage: (app) => app.store.instances.totalAllocatedStorage(),
   Endpoints: (app) => app.store.endpoints.count(),
@@ -25,7 +19,10 @@ const USAGE: Record<QuotaName, (app: App) => number> = {
   Certificates: () => 0,
 };
 
-export const ACCOUNT_QUOTAS: readonly Quota[] = (Object.keys(QUOTAS) as QuotaName[]).map((name) => ({ name, max: QUOTAS[name], used: USAGE[name] }));
+/** The account's quotas as configured (src/model/quotas.ts), with current usage. */
+export function accountQuotas(app: App): { AccountQuotaName: string; Used: number; Max: number }[] {
+  return ACCOUNT_QUOTA_NAMES.map((name) => ({ AccountQuotaName: name, Used: USAGE[name as keyof typeof USAGE](app), Max: app.config.quotas[name] }));
+}
 
 /** `c` + 11 digits, derived from the account id so it never changes for an account. */
 export function uniqueAccountIdentifier(accountId: string): string {
@@ -36,7 +33,7 @@ export function uniqueAccountIdentifier(accountId: string): string {
 export const accountOperations: OperationTable = {
   DescribeAccountAttributes(_input: unknown, { app }) {
     return {
-      AccountQuotas: ACCOUNT_QUOTAS.map((q) => ({ AccountQuotaName: q.name, Used: q.used(app), Max: q.max })),
+      AccountQuotas: accountQuotas(app),
       UniqueAccountIdentifier: uniqueAccountIdentifier(app.config.accountId),
     };
   },

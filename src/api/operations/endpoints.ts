@@ -28,7 +28,6 @@ import {
 } from '../../model/endpoint-settings.js';
 import { alreadyExists, invalidParameter, invalidState, notFound, quotaExceeded } from '../../model/faults.js';
 import { checkIdentifier, checkResourceIdentifier } from '../../model/identifiers.js';
-import { QUOTAS } from '../../model/quotas.js';
 import { checkTags } from '../../model/tags.js';
 import type { EndpointRecord } from '../../store/index.js';
 import { applyFilters, type Filter } from '../filters.js';
@@ -168,8 +167,8 @@ export function createEndpoint(input: CreateEndpointMessage, ctx: RequestContext
   app.store.transaction(() => {
     checkIdentifierFree(ctx, doc.EndpointIdentifier);
     if (app.store.endpoints.get(arn)) throw alreadyExists(`An endpoint with ResourceIdentifier ${input.ResourceIdentifier} already exists (${arn}). Choose another ResourceIdentifier.`, arn);
-    if (app.store.endpoints.count() >= QUOTAS.Endpoints) {
-      throw quotaExceeded(`The quota of ${QUOTAS.Endpoints} endpoints is reached; delete endpoints you no longer need.`);
+    if (app.store.endpoints.count() >= app.config.quotas.Endpoints) {
+      throw quotaExceeded(`The quota of ${app.config.quotas.Endpoints} endpoints is reached; delete endpoints you no longer need.`);
     }
     app.store.endpoints.insert(doc, password, new Date().toISOString());
     if (tags.length) app.store.tags.put(arn, tags);

@@ -41,7 +41,6 @@ import {
   quotaExceeded,
 } from '../../model/faults.js';
 import { checkIdentifier, checkResourceIdentifier } from '../../model/identifiers.js';
-import { QUOTAS } from '../../model/quotas.js';
 import { checkTags } from '../../model/tags.js';
 import {
   DEFAULT_ALLOCATED_STORAGE_GB,
@@ -92,10 +91,10 @@ function checkStorage(gb: number): void {
 
 function checkStorageQuota(app: App, gb: number, exceptArn?: string): void {
   const used = app.store.instances.totalAllocatedStorage(exceptArn);
-  if (used + gb > QUOTAS.AllocatedStorage) {
+  if (used + gb > app.config.quotas.AllocatedStorage) {
     throw new DmsFault(
       'StorageQuotaExceededFault',
-      `AllocatedStorage ${gb} GB would bring the total storage of all replication instances to ${used + gb} GB; the quota is ${QUOTAS.AllocatedStorage} GB. Use less storage or delete instances.`,
+      `AllocatedStorage ${gb} GB would bring the total storage of all replication instances to ${used + gb} GB; the quota is ${app.config.quotas.AllocatedStorage} GB. Use less storage or delete instances.`,
     );
   }
 }
@@ -175,8 +174,8 @@ function createReplicationInstance(input: CreateReplicationInstanceMessage, { ap
     if (app.store.instances.get(arn)) {
       throw alreadyExists(`A replication instance with ResourceIdentifier "${input.ResourceIdentifier}" already exists. Choose another ResourceIdentifier.`, arn);
     }
-    if (app.store.instances.count() >= QUOTAS.ReplicationInstances) {
-      throw quotaExceeded(`The account already has ${QUOTAS.ReplicationInstances} replication instances, the quota. Delete one before creating another.`);
+    if (app.store.instances.count() >= app.config.quotas.ReplicationInstances) {
+      throw quotaExceeded(`The account already has ${app.config.quotas.ReplicationInstances} replication instances, the quota. Delete one before creating another.`);
     }
     checkStorageQuota(app, storage);
     app.store.instances.insert(record);

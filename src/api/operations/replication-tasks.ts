@@ -32,11 +32,7 @@ import type { EndpointRecord } from '../../store/index.js';
 import { applyFilters, type Filter } from '../filters.js';
 import type { OperationTable, RequestContext } from '../handler.js';
 import { paginate } from '../pagination.js';
-import { ACCOUNT_QUOTAS } from './account.js';
 
-/** Spec §10 quotas [UG CHAP_Limits]; the account quota is the one DescribeAccountAttributes reports. */
-const TASK_QUOTA = ACCOUNT_QUOTAS.find((q) => q.name === 'ReplicationTasks')?.max ?? 600;
-export const TASKS_PER_INSTANCE_QUOTA = 200;
 /** ReloadTables takes at most this many tables per call [UG]. */
 export const MAX_TABLES_TO_RELOAD = 10;
 
@@ -143,12 +139,12 @@ const createReplicationTask = (input: CreateReplicationTaskMessage, { app }: Req
   };
   app.store.transaction(() => {
     // Quotas are counted inside the transaction so concurrent creates cannot both squeeze in.
-    if (app.store.tasks.count() >= TASK_QUOTA) {
-      throw quotaExceeded(`The account already has ${TASK_QUOTA} replication tasks, the most allowed. Delete tasks you no longer need.`);
+    if (app.store.tasks.count() >= app.config.quotas.ReplicationTasks) {
+      throw quotaExceeded(`The account already has ${app.config.quotas.ReplicationTasks} replication tasks, the most allowed. Delete tasks you no longer need.`);
     }
-    if (app.store.tasks.countByInstance(instance.ReplicationInstanceArn) >= TASKS_PER_INSTANCE_QUOTA) {
+    if (app.store.tasks.countByInstance(instance.ReplicationInstanceArn) >= app.config.quotas.TasksPerInstance) {
       throw quotaExceeded(
-        `Replication instance ${instance.ReplicationInstanceIdentifier} already has ${TASKS_PER_INSTANCE_QUOTA} replication tasks, the most allowed per instance. Use another instance.`,
+        `Replication instance ${instance.ReplicationInstanceIdentifier} already has ${app.config.quotas.TasksPerInstance} replication tasks, the most allowed per instance. Use another instance.`,
       );
     }
     app.store.tasks.insert(doc);
