@@ -111,7 +111,8 @@ export async function run(): Promise<void> {
     console.log(`  one page (100):     median ${p.median.toFixed(2)} ms, p95 ${p.p95.toFixed(2)} ms   target < 20 ms: ratio ${(p.median / 20).toFixed(2)}`);
     console.log(`  filtered by id:     median ${f.median.toFixed(2)} ms, p95 ${f.p95.toFixed(2)} ms   ratio ${(f.median / 20).toFixed(2)}`);
     console.log(`  full walk (10 pages): median ${w.median.toFixed(1)} ms, p95 ${w.p95.toFixed(1)} ms`);
-    await new Promise((r) => setTimeout(r, 3000));
+    // Idle: no request for 15 s (the service returns a burst's heap 10 s after it).
+    await new Promise((r) => setTimeout(r, 15_000));
     const serviceRss = rssMb(svc.process.pid!);
     const instanceRss = childrenOf(svc.process.pid!).map(rssMb);
     console.log(`RSS idle service:  ${serviceRss.toFixed(1)} MB   target < 100 MB: ratio ${(serviceRss / 100).toFixed(2)}`);
