@@ -14,6 +14,7 @@ import {
   CreateEndpointCommand,
   CreateReplicationInstanceCommand,
   CreateReplicationTaskCommand,
+  DeleteReplicationInstanceCommand,
   DeleteReplicationTaskCommand,
   DescribeEventsCommand,
   DescribeReplicationInstancesCommand,
@@ -319,6 +320,11 @@ it('while moving only DeleteReplicationTask is accepted, and a delete cancels th
     ]) {
       expect(await faultOf(call)).toMatchObject({ name: 'InvalidResourceStateFault', message: expect.stringContaining('only DeleteReplicationTask is allowed while moving') });
     }
+    // The instance the task is moving to cannot be deleted under it.
+    expect(await faultOf(client.send(new DeleteReplicationInstanceCommand({ ReplicationInstanceArn: newArn })))).toMatchObject({
+      name: 'InvalidResourceStateFault',
+      message: expect.stringContaining('delete-while-moving'),
+    });
     const del = await client.send(new DeleteReplicationTaskCommand({ ReplicationTaskArn: arn }));
     expect(del.ReplicationTask!.Status).toBe('deleting');
     // Let the connection attempt end now: the move must notice the task is gone and record nothing.

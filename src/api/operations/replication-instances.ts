@@ -301,11 +301,13 @@ function deleteReplicationInstance(input: DeleteReplicationInstanceMessage, { ap
   const record = app.store.transaction(() => {
     const current = requireInstance(app, input.ReplicationInstanceArn!);
     checkAllowed('delete', current.ReplicationInstanceStatus, current.ReplicationInstanceIdentifier);
-    const tasks = app.store.tasks.listByInstance(current.ReplicationInstanceArn);
+    // Tasks moving here count too: deleting the instance under them would strand their move.
+    const incoming = app.store.tasks.list().filter((t) => t.Status === 'moving' && t.TargetReplicationInstanceArn === current.ReplicationInstanceArn);
+    const tasks = [...app.store.tasks.listByInstance(current.ReplicationInstanceArn), ...incoming];
     if (tasks.length) {
       const names = tasks.slice(0, 5).map((t) => t.ReplicationTaskIdentifier).join(', ');
       throw invalidState(
-        `Replication instance ${current.ReplicationInstanceIdentifier} still has ${tasks.length} replication task(s) assigned (${names}${tasks.length > 5 ? ', ...' : ''}). Delete or move them first.`,
+        `Replication instance ${current.ReplicationInstanceIdentifier} still has ${tasks.length} replication task(s) assigned or moving to it (${names}${tasks.length > 5 ? ', ...' : ''}). Delete or move them first.`,
       );
     }
     current.ReplicationInstanceStatus = 'deleting';
