@@ -75,9 +75,20 @@ export interface ApplierOptions {
 }
 
 const STATEMENT_CACHE_SIZE = 200;
+/**
+ * Pending rows are sent before the commit only past this many chunks: the memory bound for a
+ * source transaction bigger than a batch. Batches end at about one chunk (the session commits
+ * at its batch size), so a normal batch goes out whole in the single-round-trip commit instead of
+ * being flushed through separate statements just before it (measured: 6-8 round trips per batch
+ * down to 1).
+ */
+const FLUSH_CHUNKS = 2;
 
 export class Applier {
   private pending = new Map<string, Pending>();
+  /** The overlapped commit of the previous batch (see commit()); it never rejects, failures go to inflightError. */
+  private inflight: Promise<void> | undefined;
+  private inflightError: unknown;
   private pendingRows = 0;
   private inTxn = false;
   private counts = new Map<string, TableCounts>();
@@ -166,6 +177,7 @@ export class Applier {
   async truncate(tables: ApplyTable[]): Promise<void> {
     const live = tables.filter((t) => !this.isSuspended(t));
     if (live.length === 0) return;
+    await this.settle();
     await this.flush();
     await this.begin();
     await this.db.query(`TRUNCATE ${live.map((t) => t.qualified).join(', ')}`);
@@ -174,6 +186,7 @@ export class Applier {
 
   /** A DDL statement (e.g. ADD COLUMN) applied in order, inside the current target transaction. */
   async ddl(t: ApplyTable, sql: string): Promise<void> {
+    await this.settle();
     await this.flush();
     await this.begin();
     await this.db.query(sql);
@@ -182,6 +195,7 @@ export class Applier {
 
   /** Applies pending changes inside the open target transaction. */
   async flush(): Promise<void> {
+    await this.settle();
     if (this.pendingRows === 0) return;
     const work = [...this.pending.values()];
     this.pending = new Map();
@@ -205,22 +219,58 @@ export class Applier {
    * Commits the target transaction with the checkpoint row for `position` (commit end-LSN of the
    * last source transaction included). Returns the per-table counts it made durable.
    */
-  async commit(position: { checkpoint: string; lsn: Lsn; seq: number; phase: TxnPhase; commitTime: Date | null }): Promise<TableCounts[]> {
+  async commit(
+    position: { checkpoint: string; lsn: Lsn; seq: number; phase: TxnPhase; commitTime: Date | null },
+    onDurable: (counts: TableCounts[]) => void,
+  ): Promise<void> {
+    await this.settle();
     const upsert = txnStateUpsertLiteralSql(this.opts.controlTables, this.opts.taskName, position);
-    if (!(await this.commitInline(upsert))) {
-      await this.flush();
-      const release = this.chunkOpen ? 'RELEASE SAVEPOINT opendms_chunk; ' : '';
-      await this.db.query(this.inTxn ? `${release}${upsert}; COMMIT` : `BEGIN; ${upsert}; COMMIT`);
+    const inline = this.inlineBatch(upsert);
+    if (inline) {
+      const counts = this.takeCounts();
+      // Lenient replay decides per row on failure from `lenient`, which the caller changes per
+      // source transaction: such batches are not overlapped with the next one.
+      const overlap = !this.lenient;
+      const sent = this.runInline(inline, upsert).then(() => onDurable(counts));
+      if (!overlap) return sent;
+      this.inflight = sent.then(
+        () => {
+          this.inflight = undefined;
+        },
+        (err: unknown) => {
+          this.inflight = undefined;
+          this.inflightError = err;
+        },
+      );
+      return;
     }
+    await this.flush();
+    const release = this.chunkOpen ? 'RELEASE SAVEPOINT opendms_chunk; ' : '';
+    await this.db.query(this.inTxn ? `${release}${upsert}; COMMIT` : `BEGIN; ${upsert}; COMMIT`);
     this.chunkOpen = false;
     this.inTxn = false;
-    const counts = [...this.counts.values()];
-    this.counts = new Map();
-    return counts;
+    onDurable(this.takeCounts());
+  }
+
+  /** True while a commit is on its way to the target (not yet known to be durable). */
+  get committing(): boolean {
+    return this.inflight !== undefined;
+  }
+
+  /** Waits for the commit in flight, if any; throws its failure (and keeps throwing it: the session must end). */
+  async settle(): Promise<void> {
+    if (this.inflight) await this.inflight;
+    this.throwIfFailed();
+  }
+
+  /** Throws the failure of an overlapped commit, once it is known. */
+  throwIfFailed(): void {
+    if (this.inflightError !== undefined) throw this.inflightError;
   }
 
   /** Drops everything not committed (stop in the middle of a source transaction, or an error). */
   async rollback(): Promise<void> {
+    await this.settle();
     this.pending = new Map();
     this.pendingRows = 0;
     this.counts = new Map();
@@ -253,7 +303,7 @@ export class Applier {
 
   private added(): Promise<void> | undefined {
     this.pendingRows++;
-    return this.pendingRows >= this.opts.chunkRows ? this.flush() : undefined;
+    return this.pendingRows >= this.opts.chunkRows * FLUSH_CHUNKS ? this.flush() : undefined;
   }
 
   private async begin(): Promise<void> {
@@ -267,6 +317,7 @@ export class Applier {
 
   private async moveKey(t: ApplyTable, row: Row, oldKey: Row): Promise<void> {
     // A key change cannot be netted (two keys); apply what is pending, then move the row.
+    await this.settle();
     await this.flush();
     await this.begin();
     const match: Row = t.columns.map((_, i) => (t.keyIdx.includes(i) ? oldKey[i] : undefined));
@@ -300,18 +351,19 @@ export class Applier {
   /**
    * A whole target transaction in ONE round trip: BEGIN, the set-based statements with their
    * arrays inlined as literals, the checkpoint upsert and COMMIT, as one simple-query batch. Used
-   * when everything pending is for keyed tables and nothing was sent yet (every small source
+   * when nothing was sent yet and every pending table is keyed or append-only (every small source
    * transaction in transactional mode, most batches). An UPDATE that misses rows makes the batch
    * fail on purpose (division by zero in its row-count check), so that, as with any error, the
    * transaction is rolled back and replayed row by row to find the offending rows.
-   * Returns false when it could not be used (the caller takes the normal path).
+   * Takes the pending work (synchronously, so the caller can collect the next batch meanwhile);
+   * undefined when it cannot be used (the caller takes the normal path).
    */
-  private async commitInline(upsert: string): Promise<boolean> {
+  private inlineBatch(upsert: string): { text: string; work: Pending[] } | undefined {
     const work = [...this.pending.values()].filter((p) => !this.isSuspended(p.table));
-    if (this.inTxn || work.some((p) => !p.net)) return false;
+    if (this.inTxn || work.some((p) => p.ordered && p.ordered.some((o) => o.op !== 'insert'))) return undefined;
     const parts = ['BEGIN'];
     for (const p of work) {
-      for (const st of setStatements(p)) {
+      for (const st of p.net ? setStatements(p) : appendStatements(p)) {
         const text = inlineArrays(st.text, st.values);
         parts.push(st.expect === undefined ? text : `WITH _w AS (${text} RETURNING 1) SELECT 1 / (CASE WHEN count(*) = ${st.expect} THEN 1 ELSE 0 END) FROM _w`);
       }
@@ -319,17 +371,33 @@ export class Applier {
     parts.push(upsert, 'COMMIT');
     this.pending = new Map();
     this.pendingRows = 0;
+    return { text: parts.join(';\n'), work };
+  }
+
+  /**
+   * Runs an inline batch; on a data error, replays its work row by row in a new transaction.
+   * While it runs, the caller may only add changes to memory (every method that touches the
+   * target first waits for it with settle()), so inTxn and the savepoints are this batch's.
+   */
+  private async runInline(batch: { text: string; work: Pending[] }, upsert: string): Promise<void> {
     try {
-      await this.db.query(parts.join(';\n'));
-      return true;
+      await this.db.query(batch.text);
+      return;
     } catch (err) {
       if (classifyPostgresError(err).retryable && (err as { code?: string }).code !== '22012') throw err;
       await this.db.query('ROLLBACK');
     }
     await this.begin();
-    for (const p of work) await this.applyOneByOne(p);
+    for (const p of batch.work) await this.applyOneByOne(p);
     await this.db.query(`${upsert}; COMMIT`);
-    return true;
+    this.chunkOpen = false;
+    this.inTxn = false;
+  }
+
+  private takeCounts(): TableCounts[] {
+    const counts = [...this.counts.values()];
+    this.counts = new Map();
+    return counts;
   }
 
   /** Key-less table: consecutive inserts go in one statement, updates/deletes one by one, in order. */
@@ -447,8 +515,15 @@ export class Applier {
   }
 }
 
+/** A set-based statement: one text[] per parameter; `expect` = rows an UPDATE must find. */
+interface SetStatement {
+  text: string;
+  values: (string | null)[][];
+  expect?: number;
+}
+
 /** The set-based statements for a keyed table's net changes: deletes, upserts, updates per column set. */
-function setStatements(p: Pending): { text: string; values: (string | null)[][]; expect?: number }[] {
+function setStatements(p: Pending): SetStatement[] {
   const t = p.table;
   const deletes: NetEntry[] = [];
   const upserts: NetEntry[] = [];
@@ -465,13 +540,19 @@ function setStatements(p: Pending): { text: string; values: (string | null)[][];
       group.rows.push(e.row);
     }
   }
-  const out: { text: string; values: (string | null)[][]; expect?: number }[] = [];
+  const out: SetStatement[] = [];
   if (deletes.length > 0) out.push({ text: deleteSql(t), values: columnsOf(deletes.map((e) => e.row), t.keyIdx) });
   if (upserts.length > 0) out.push({ text: upsertSql(t), values: columnsOf(upserts.map((e) => e.row), t.columns.map((_, i) => i)) });
   for (const { set, rows } of updates.values()) {
     out.push({ text: updateSql(t, set), values: columnsOf(rows, [...t.keyIdx, ...set]), expect: rows.length });
   }
   return out;
+}
+
+/** Key-less table holding only inserts (append-only, e.g. a history table): one multi-row insert. */
+function appendStatements(p: Pending): SetStatement[] {
+  const t = p.table;
+  return [{ text: upsertSql(t), values: columnsOf(p.ordered!.flatMap((o) => (o.op === 'insert' ? [o.row] : [])), t.columns.map((_, i) => i)) }];
 }
 
 /** A text[] literal: `{"a","b\"c",NULL}` (every element quoted, so no value is misread). */

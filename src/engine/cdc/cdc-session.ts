@@ -107,6 +107,7 @@ export class CdcSession {
     try {
       while (!this.endReason) {
         const events = await this.o.repl.read();
+        this.o.applier.throwIfFailed();
         // read() returns [] when interrupted (timer, stop) or once the stream ended; it throws on failure.
         if (events.length === 0 && this.o.repl.finished) this.endReason = 'stream_ended';
         for (let i = 0; i < events.length && !this.endReason; i++) await this.handle(events[i]!);
@@ -117,8 +118,14 @@ export class CdcSession {
       }
       if (!this.inTxn) await this.commitIfDirty();
       else await this.o.applier.rollback();
+      await this.o.applier.settle();
       this.sendFeedback(false);
       return { reason: this.endReason, lsn: this.committed };
+    } catch (err) {
+      // Whatever the failure, the commit in flight settles before the caller reads the target's
+      // checkpoint to resume (it must not be re-applied by a retry while still committing).
+      await this.o.applier.settle().catch(() => undefined);
+      throw err;
     } finally {
       clearInterval(this.timer);
     }
@@ -127,7 +134,7 @@ export class CdcSession {
   private async handle(ev: StreamEvent): Promise<void> {
     if (ev.kind === 'keepalive') {
       this.received = maxLsn(this.received, ev.walEnd);
-      if (!this.inTxn && !this.o.applier.dirty) {
+      if (this.quiet) {
         this.idle = maxLsn(this.idle, ev.walEnd);
         if (this.o.stopAt?.kind === 'commit_time' && ev.serverTime >= this.o.stopAt.at) this.endReason = 'commit_time';
         if (this.o.stopAtLsn !== undefined && ev.walEnd >= this.o.stopAtLsn) this.endReason = 'reached_lsn';
@@ -160,7 +167,7 @@ export class CdcSession {
         if (this.skipTxn) return;
         if (this.txnHasRows) {
           this.lastCommit = { lsn: m.endLsn, time: m.commitTime };
-        } else if (!this.o.applier.dirty) {
+        } else if (!this.o.applier.dirty && !this.o.applier.committing) {
           // Nothing of ours in it: the position is safe to confirm.
           this.idle = maxLsn(this.idle, m.endLsn);
         }
@@ -171,6 +178,8 @@ export class CdcSession {
         await this.maybeCommit(true);
         return;
       case 'relation': {
+        // Relations reads the target's catalogue on the apply connection.
+        await this.o.applier.settle();
         const change = await this.o.relations.onRelation(m.relationId, m.schema, m.name, m.columns);
         if (change.relation && change.ddl.length > 0) {
           for (const sql of change.ddl) await this.o.applier.ddl(change.relation.apply, sql);
@@ -255,16 +264,27 @@ export class CdcSession {
     if (this.o.applier.dirty && this.lastCommit) await this.commit();
   }
 
+  /**
+   * Sends the target transaction. The applier may return before it is durable (at most one
+   * batch in flight, so the next one is read and netted meanwhile): `committed`, the statistics
+   * and the feedback to the source move only in the callback, once the target committed.
+   */
   private async commit(): Promise<void> {
     const last = this.lastCommit!;
     this.seq++;
     const checkpoint = formatCheckpoint({ seq: this.seq, lsn: last.lsn });
-    const counts = await this.o.applier.commit({ checkpoint, lsn: last.lsn, seq: this.seq, phase: 'cdc', commitTime: last.time });
-    this.committed = last.lsn;
     this.rowsInTarget = 0;
-    this.latencySeconds = Math.max(0, (Date.now() - last.time.getTime()) / 1000);
-    this.o.onCommit({ counts, lsn: last.lsn, checkpoint, commitTime: last.time });
-    if (Date.now() - this.lastFeedback >= COMMIT_FEEDBACK_MIN_MS) this.sendFeedback(false);
+    await this.o.applier.commit({ checkpoint, lsn: last.lsn, seq: this.seq, phase: 'cdc', commitTime: last.time }, (counts) => {
+      this.committed = maxLsn(this.committed, last.lsn);
+      this.latencySeconds = Math.max(0, (Date.now() - last.time.getTime()) / 1000);
+      this.o.onCommit({ counts, lsn: last.lsn, checkpoint, commitTime: last.time });
+      if (Date.now() - this.lastFeedback >= COMMIT_FEEDBACK_MIN_MS) this.sendFeedback(false);
+    });
+  }
+
+  /** Nothing of ours is pending, sent or in flight: a position seen now is safe to confirm. */
+  private get quiet(): boolean {
+    return !this.inTxn && !this.o.applier.dirty && !this.o.applier.committing;
   }
 
   private checkServerTime(): void {
@@ -277,7 +297,7 @@ export class CdcSession {
     if (now - this.lastFeedback >= FEEDBACK_INTERVAL_MS) this.sendFeedback(false);
     if (now - this.lastTick >= 1_000) {
       this.lastTick = now;
-      const caughtUp = !this.inTxn && !this.o.applier.dirty && now - this.lastEventAt > 1_000;
+      const caughtUp = this.quiet && now - this.lastEventAt > 1_000;
       this.o.onTick({
         latencySeconds: caughtUp ? 0 : this.latencySeconds,
         pendingChanges: this.o.applier.pendingCount + this.rowsInTarget,
