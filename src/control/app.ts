@@ -11,6 +11,7 @@ import { startEngineRegistry } from '../engine-bundles/registry.js';
 import { InstanceSupervisor } from './instance-supervisor.js';
 import { TaskMover } from './task-move.js';
 import { TaskScheduler } from './task-scheduler.js';
+import { UpgradeOrchestrator } from './upgrade-orchestrator.js';
 
 export interface AppEvent {
   sourceIdentifier: string;
@@ -27,6 +28,8 @@ export class App {
   readonly tasks: TaskScheduler;
   /** Completes MoveReplicationTask: the target instance takes a `moving` task (see TaskMover). */
   readonly moves: TaskMover;
+  /** Cascading upgrades (opendms extension); resumes those a previous run left under way. */
+  readonly upgrades: UpgradeOrchestrator;
   /** Follows the engine bundles under the data dir while the app runs. */
   private engines?: { close(): void };
 
@@ -38,6 +41,7 @@ export class App {
     this.instances = new InstanceSupervisor(this);
     this.tasks = new TaskScheduler(this, this.instances);
     this.moves = new TaskMover(this);
+    this.upgrades = new UpgradeOrchestrator(this);
   }
 
   /** A new ARN for a resource: ResourceIdentifier when the user gave one, else a generated id. */
@@ -63,10 +67,12 @@ export class App {
     await this.instances.start();
     this.tasks.start();
     this.moves.start();
+    this.upgrades.start();
   }
 
   /** Stops background services; the store is closed by the caller. */
   async stop(): Promise<void> {
+    await this.upgrades.stop();
     const moves = this.moves.stop();
     await this.tasks.stop();
     await this.instances.stop();

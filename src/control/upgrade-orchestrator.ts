@@ -4,8 +4,10 @@
  *
  * Per task that was running:
  *
- *   preparing     B checks it can take the task (storage, endpoints reachable from B) while the
- *                 task still runs on A: the expensive part happens before the handover
+ *   preparing     B checks it can take the task (storage, endpoints reachable from B) and what
+ *                 the resume needs holds (source catalog of the mapped tables, slot, publication,
+ *                 target tables: handover-checks.ts) while the task still runs on A, so a problem
+ *                 is a refusal before the handover and the expensive part is done beforehand
  *   stopping      StopReplicationTask; the engine drains and writes its checkpoint   -+
  *   moving        MoveReplicationTask to B                                            | handover
  *   resuming      StartReplicationTask resume-processing on B, until `running`       -+
@@ -18,14 +20,17 @@
  * says what moved, what did not, and why. Each step goes through the same persisted task
  * transitions as the API calls, so the tasks are always in a state an operator can act on.
  *
- * Progress is kept in `<data-dir>/upgrades/<id>.json` (written at each step). A control plane
- * restarted during an upgrade reports it as `interrupted` (the tasks stay where their last
- * persisted transition left them); it does not resume it.
+ * Progress is kept in `<data-dir>/upgrades/<id>.json`, written before each step acts. A control
+ * plane restarted during an upgrade resumes it (`start`): each task continues from where its
+ * stored status and instance say it is — a task caught mid-handover is finished forward (stopped
+ * -> moved -> resumed on B), a rollback cut short is finished — and the remaining tasks follow in
+ * order with the same options and health gates.
  */
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { App } from './app.js';
+import { checkHandover } from './handover-checks.js';
 import { checkTargetCanTake, engineCompatibilityFault, requestMove, storageTakenGb, taskStorageReservationGb } from './task-move.js';
 import { getTask, taskEvent, type TaskDoc } from './task-record.js';
 import { invalidCombination, invalidParameter, invalidState, notFound, quotaExceeded } from '../model/faults.js';
@@ -44,6 +49,10 @@ export interface UpgradeTaskEntry {
   Message?: string;
   /** Stop request to `running` again on B (the downtime of the task). */
   HandoverMillis?: number;
+  /** When the stop was requested: persisted, so a handover resumed after a restart still measures from it. */
+  StopRequestedAt?: string;
+  /** What the preparation on B found (catalog, slot, publication), while the task still ran on A. */
+  Preparation?: string;
   StartedAt?: string;
   FinishedAt?: string;
 }
@@ -60,6 +69,8 @@ export interface UpgradeRecord {
   CreatedAt: string;
   FinishedAt?: string;
   Message?: string;
+  /** How many times a restarted control plane resumed this upgrade. */
+  Resumed?: number;
 }
 
 export interface UpgradeRequest {
@@ -79,10 +90,19 @@ const STOP_TIMEOUT_MS = 600_000;
 const MOVE_TIMEOUT_MS = 120_000;
 const START_TIMEOUT_MS = 120_000;
 
+/** After a control-plane restart, how long the upgrade waits for both instance processes to reconnect. */
+const RECONNECT_TIMEOUT_MS = 60_000;
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** Thrown through a run when the control plane shuts down: the record stays `running` for the next start. */
+class UpgradeStopped extends Error {}
 
 export class UpgradeOrchestrator {
   private readonly active = new Map<string, UpgradeRecord>();
+  private readonly runs = new Set<Promise<void>>();
+  /** Set by stop(): runs end without recording anything the shutdown caused. */
+  private stopping = false;
 
   constructor(private readonly app: App) {}
 
@@ -168,30 +188,20 @@ export class UpgradeOrchestrator {
     this.active.set(record.UpgradeId, record);
     this.save(record);
     this.instanceEvent(record.SourceReplicationInstanceArn, `Cascading upgrade ${record.UpgradeId} started: ${record.Tasks.length} task(s) to ${this.name(record.TargetReplicationInstanceArn)}.`);
-    void this.run(record).catch((err: unknown) => {
-      this.app.log.error({ err, upgradeId: record.UpgradeId }, 'cascading upgrade crashed');
-      this.finish(record, 'failed', `internal error: ${(err as Error).message}`);
-    });
+    this.launch(record, false);
     return structuredClone(record);
   }
 
   /** Upgrades, newest first; one by id when given. */
   describe(upgradeId?: string): UpgradeRecord[] {
     const all = new Map<string, UpgradeRecord>();
-    if (existsSync(this.dir)) {
-      for (const f of readdirSync(this.dir).filter((n) => n.endsWith('.json'))) {
-        try {
-          const r = JSON.parse(readFileSync(join(this.dir, f), 'utf8')) as UpgradeRecord;
-          // Running on disk but not here: the control plane that ran it is gone.
-          if (r.Status === 'running' && !this.active.has(r.UpgradeId)) {
-            r.Status = 'interrupted';
-            r.Message = 'The control plane stopped during the upgrade; each task is where its last completed step left it. Check the tasks and run the upgrade again.';
-          }
-          all.set(r.UpgradeId, r);
-        } catch {
-          // a half-written file cannot happen (rename), but a hand-edited one can: skip it
-        }
+    for (const r of this.readAll()) {
+      // Running on disk but not here: its control plane stopped and this one has not resumed it (yet).
+      if (r.Status === 'running' && !this.active.has(r.UpgradeId)) {
+        r.Status = 'interrupted';
+        r.Message = 'The control plane stopped during the upgrade; it is resumed when the control plane starts again.';
       }
+      all.set(r.UpgradeId, r);
     }
     for (const r of this.active.values()) all.set(r.UpgradeId, structuredClone(r));
     const list = [...all.values()].sort((a, b) => b.CreatedAt.localeCompare(a.CreatedAt));
@@ -201,11 +211,66 @@ export class UpgradeOrchestrator {
     return one;
   }
 
+  private readAll(): UpgradeRecord[] {
+    if (!existsSync(this.dir)) return [];
+    const records: UpgradeRecord[] = [];
+    for (const f of readdirSync(this.dir).filter((n) => n.endsWith('.json'))) {
+      try {
+        records.push(JSON.parse(readFileSync(join(this.dir, f), 'utf8')) as UpgradeRecord);
+      } catch {
+        // a half-written file cannot happen (rename), but a hand-edited one can: skip it
+      }
+    }
+    return records;
+  }
+
   // ---- running an upgrade ----
 
-  private async run(record: UpgradeRecord): Promise<void> {
-    const queue = [...record.Tasks];
-    let halted = false;
+  /**
+   * At control-plane start: upgrades the previous run left `running` are resumed. Each task is
+   * taken from where its stored status and instance say it is (see `advance`), so a step that was
+   * persisted but not yet acted on, or acted on but not yet persisted, is finished either way.
+   */
+  start(): void {
+    this.stopping = false;
+    for (const record of this.readAll()) {
+      if (record.Status !== 'running' || this.active.has(record.UpgradeId)) continue;
+      record.Resumed = (record.Resumed ?? 0) + 1;
+      record.Message = `Resumed after a control-plane restart (${new Date().toISOString()}).`;
+      this.active.set(record.UpgradeId, record);
+      this.save(record);
+      this.instanceEvent(record.SourceReplicationInstanceArn, `Cascading upgrade ${record.UpgradeId} resumed after a control-plane restart.`);
+      this.launch(record, true);
+    }
+  }
+
+  /** At shutdown: upgrades under way stop acting and stay `running` on disk; the next start resumes them. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    await Promise.allSettled([...this.runs]);
+  }
+
+  private launch(record: UpgradeRecord, resumed: boolean): void {
+    const run = this.run(record, resumed)
+      .catch((err: unknown) => {
+        if (err instanceof UpgradeStopped) return;
+        this.app.log.error({ err, upgradeId: record.UpgradeId }, 'cascading upgrade crashed');
+        this.finish(record, 'failed', `internal error: ${(err as Error).message}`);
+      })
+      .finally(() => this.runs.delete(run));
+    this.runs.add(run);
+  }
+
+  private async run(record: UpgradeRecord, resumed = false): Promise<void> {
+    if (resumed) {
+      // The instance processes reconnect after a control-plane restart; act once both are back.
+      await this.instancesConnected(record);
+      // A rollback cut short by the restart is finished first: that task must not stay half-way.
+      for (const e of record.Tasks) if (e.Step === 'failed' && !e.FinishedAt) await this.finishRollback(record, e, e.Message ?? 'failed');
+    }
+    const failedBefore = record.Tasks.some((e) => e.Step === 'failed' || e.Step === 'rolled-back');
+    const queue = record.Tasks.filter((e) => !['done', 'failed', 'rolled-back', 'not-started'].includes(e.Step));
+    let halted = failedBefore;
     const worker = async (): Promise<void> => {
       for (let entry = queue.shift(); entry && !halted; entry = queue.shift()) {
         const ok = await this.upgradeTask(record, entry);
@@ -213,6 +278,7 @@ export class UpgradeOrchestrator {
       }
     };
     await Promise.all(Array.from({ length: Math.min(record.MaxConcurrent, Math.max(1, queue.length)) }, worker));
+    if (this.stopping) throw new UpgradeStopped();
     for (const e of record.Tasks) if (e.Step === 'pending') this.step(record, e, 'not-started', 'Not started: the upgrade halted at an earlier failure.');
     const failed = record.Tasks.filter((e) => e.Step === 'failed' || e.Step === 'rolled-back');
     if (failed.length) {
@@ -223,46 +289,133 @@ export class UpgradeOrchestrator {
     }
   }
 
+  private async instancesConnected(record: UpgradeRecord): Promise<void> {
+    const deadline = Date.now() + RECONNECT_TIMEOUT_MS;
+    const arns = [record.SourceReplicationInstanceArn, record.TargetReplicationInstanceArn];
+    while (!arns.every((a) => this.app.instances.isConnected(a)) && Date.now() < deadline) {
+      if (this.stopping) throw new UpgradeStopped();
+      await sleep(POLL_MS * 5);
+    }
+  }
+
   /** One task through the steps; false when it failed (after its rollback). */
   private async upgradeTask(record: UpgradeRecord, entry: UpgradeTaskEntry): Promise<boolean> {
-    const arn = entry.ReplicationTaskArn;
     const to = record.TargetReplicationInstanceArn;
-    entry.StartedAt = new Date().toISOString();
-    let stopRequestedAt: number | undefined;
+    entry.StartedAt ??= new Date().toISOString();
     try {
-      const doc = getTask(this.app, arn);
-      if (entry.Action === 'move-and-resume') {
-        this.step(record, entry, 'preparing');
-        await checkTargetCanTake(this.app, doc, to);
-        this.step(record, entry, 'stopping');
-        stopRequestedAt = Date.now();
-        this.app.tasks.stopTask(arn);
-        await this.waitFor(arn, ['stopped'], ['failed'], STOP_TIMEOUT_MS);
-      }
-      this.step(record, entry, 'moving');
-      requestMove(this.app, arn, to);
-      await this.waitFor(arn, ['stopped', 'ready', 'failed'], ['failed-move'], MOVE_TIMEOUT_MS, (d) => d.ReplicationInstanceArn === to);
-      if (entry.Action === 'move-and-resume') {
-        this.step(record, entry, 'resuming');
-        this.app.tasks.startTask(arn, 'resume-processing');
-        await this.waitFor(arn, ['running'], ['failed', 'stopped'], START_TIMEOUT_MS);
-        entry.HandoverMillis = Date.now() - stopRequestedAt!;
-        this.step(record, entry, 'health-check');
-        await this.healthy(arn, record);
-      }
+      await this.advance(record, entry);
       entry.FinishedAt = new Date().toISOString();
       this.step(record, entry, 'done', entry.HandoverMillis !== undefined ? `Running on ${this.name(to)}; handover took ${entry.HandoverMillis} ms.` : `Moved to ${this.name(to)}.`);
       return true;
     } catch (err) {
+      if (err instanceof UpgradeStopped) throw err;
       const reason = err instanceof Error ? err.message : String(err);
-      const failedAt = entry.Step;
-      this.step(record, entry, 'failed', `Failed while ${failedAt}: ${reason}`);
-      const rollback = await this.rollback(record, entry).catch((e: unknown) => `rollback failed: ${(e as Error).message}`);
-      entry.FinishedAt = new Date().toISOString();
-      if (rollback === undefined) this.step(record, entry, 'rolled-back', `Failed while ${failedAt}: ${reason}. Rolled back: the task is ${entry.Action === 'move-and-resume' ? 'running' : 'back'} on ${this.name(record.SourceReplicationInstanceArn)}.`);
-      else this.step(record, entry, 'failed', `Failed while ${failedAt}: ${reason}. ${rollback}`);
+      const message = `Failed while ${entry.Step}: ${reason}`;
+      this.step(record, entry, 'failed', message);
+      await this.finishRollback(record, entry, message);
       return false;
     }
+  }
+
+  /** Rolls a failed task back and records the outcome (also after a restart cut a rollback short). */
+  private async finishRollback(record: UpgradeRecord, entry: UpgradeTaskEntry, message: string): Promise<void> {
+    const rollback = await this.rollback(record, entry).catch((e: unknown) => {
+      if (e instanceof UpgradeStopped) throw e;
+      return `rollback failed: ${(e as Error).message}`;
+    });
+    entry.FinishedAt = new Date().toISOString();
+    if (rollback === undefined) this.step(record, entry, 'rolled-back', `${message}. Rolled back: the task is ${entry.Action === 'move-and-resume' ? 'running' : 'back'} on ${this.name(record.SourceReplicationInstanceArn)}.`);
+    else this.step(record, entry, 'failed', `${message}. ${rollback}`);
+  }
+
+  /**
+   * Drives the task to its goal (moved to B, and running there past the health gate if it was
+   * running) from whatever its stored status and instance are: a fresh upgrade starts from
+   * `running` (or resting) on A; an upgrade resumed after a restart starts wherever the task is.
+   * Each branch either waits for a status that ends (throwing on a bad one), acts once, or throws.
+   */
+  private async advance(record: UpgradeRecord, entry: UpgradeTaskEntry): Promise<void> {
+    const arn = entry.ReplicationTaskArn;
+    const to = record.TargetReplicationInstanceArn;
+    const resume = entry.Action === 'move-and-resume';
+    for (;;) {
+      if (this.stopping) throw new UpgradeStopped();
+      const doc = getTask(this.app, arn);
+      if (doc._pendingStart && ['starting', 'running'].includes(doc.Status)) {
+        // Restarted control plane: the scheduler is handing the task back to its instance.
+        await this.waitFor(arn, ['starting', 'running', 'stopped', 'failed'], [], START_TIMEOUT_MS, (d) => !d._pendingStart);
+        continue;
+      }
+      if (doc.ReplicationInstanceArn !== to) {
+        switch (doc.Status) {
+          case 'starting':
+            await this.waitFor(arn, ['running'], ['failed', 'stopped'], START_TIMEOUT_MS);
+            continue;
+          case 'running':
+            if (!resume) throw new Error('the task started running after the upgrade began; run the upgrade again');
+            this.step(record, entry, 'preparing');
+            entry.Preparation = await this.prepare(doc, to);
+            entry.StopRequestedAt = new Date().toISOString();
+            this.step(record, entry, 'stopping');
+            this.app.tasks.stopTask(arn);
+            await this.waitFor(arn, ['stopped'], ['failed'], STOP_TIMEOUT_MS);
+            continue;
+          case 'stopping':
+            if (entry.Step !== 'stopping') this.step(record, entry, 'stopping');
+            await this.waitFor(arn, ['stopped'], ['failed'], STOP_TIMEOUT_MS);
+            continue;
+          case 'moving':
+            if (entry.Step !== 'moving') this.step(record, entry, 'moving');
+            await this.waitFor(arn, ['stopped', 'ready', 'failed'], ['failed-move'], MOVE_TIMEOUT_MS, (d) => d.ReplicationInstanceArn === to);
+            continue;
+          case 'failed-move':
+            // Our own move failed (this run or the one before the restart): that is the failure.
+            if (entry.Step === 'moving') throw new Error(`task is failed-move: ${String(doc.LastFailureMessage ?? 'move failed')}`);
+            break;
+          case 'failed':
+            if (resume) throw new Error(`task is failed${doc.LastFailureMessage ? `: ${String(doc.LastFailureMessage)}` : ''}`);
+            break;
+          case 'stopped':
+          case 'ready':
+            break;
+          default:
+            throw new Error(`task is ${doc.Status}`);
+        }
+        this.step(record, entry, 'moving');
+        requestMove(this.app, arn, to);
+        await this.waitFor(arn, ['stopped', 'ready', 'failed'], ['failed-move'], MOVE_TIMEOUT_MS, (d) => d.ReplicationInstanceArn === to);
+        continue;
+      }
+      if (!resume) return;
+      switch (doc.Status) {
+        case 'stopped':
+        case 'ready':
+          this.step(record, entry, 'resuming');
+          this.app.tasks.startTask(arn, 'resume-processing');
+          await this.waitFor(arn, ['running'], ['failed', 'stopped'], START_TIMEOUT_MS);
+          continue;
+        case 'starting':
+          if (entry.Step !== 'resuming') this.step(record, entry, 'resuming');
+          await this.waitFor(arn, ['running'], ['failed', 'stopped'], START_TIMEOUT_MS);
+          continue;
+        case 'stopping':
+          await this.waitFor(arn, ['stopped'], ['failed'], STOP_TIMEOUT_MS);
+          continue;
+        case 'running':
+          if (entry.StopRequestedAt && entry.HandoverMillis === undefined) entry.HandoverMillis = Date.now() - Date.parse(entry.StopRequestedAt);
+          this.step(record, entry, 'health-check');
+          await this.healthy(arn, record);
+          return;
+        default:
+          throw new Error(`task is ${doc.Status} on ${this.name(to)}${doc.LastFailureMessage ? `: ${String(doc.LastFailureMessage)}` : ''}`);
+      }
+    }
+  }
+
+  /** B takes the task (storage, endpoints from B) and the resume's catalog needs hold; a summary for the record. */
+  private async prepare(doc: TaskDoc, to: string): Promise<string> {
+    await checkTargetCanTake(this.app, doc, to);
+    return checkHandover(this.app, doc);
   }
 
   /** Puts a failed task back as it was on A. Returns undefined when done, or why it could not. */
@@ -271,6 +424,7 @@ export class UpgradeOrchestrator {
     const from = record.SourceReplicationInstanceArn;
     let doc = getTask(this.app, arn);
     if (doc.Status === 'moving') doc = await this.waitFor(arn, ['stopped', 'ready', 'failed', 'failed-move'], [], MOVE_TIMEOUT_MS);
+    if (doc.Status === 'stopping') doc = await this.waitFor(arn, ['stopped', 'failed'], [], STOP_TIMEOUT_MS);
     if (doc.ReplicationInstanceArn !== from) {
       if (['starting', 'running'].includes(doc.Status)) {
         this.app.tasks.stopTask(arn);
@@ -317,6 +471,7 @@ export class UpgradeOrchestrator {
   private async waitFor(arn: string, want: string[], bad: string[], timeoutMs: number, also: (d: TaskDoc) => boolean = () => true): Promise<TaskDoc> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
+      if (this.stopping) throw new UpgradeStopped();
       const doc = getTask(this.app, arn);
       if (bad.includes(doc.Status)) throw new Error(`task is ${doc.Status}${doc.LastFailureMessage ? `: ${String(doc.LastFailureMessage)}` : ''}`);
       if (want.includes(doc.Status) && also(doc)) return doc;

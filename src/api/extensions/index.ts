@@ -9,25 +9,12 @@
  *   DescribeReplicationInstanceUpgrades {UpgradeId?} -> {Upgrades: [...]} newest first
  */
 import { z } from 'zod';
-import type { App } from '../../control/app.js';
-import { UpgradeOrchestrator } from '../../control/upgrade-orchestrator.js';
 import { invalidParameter } from '../../model/faults.js';
 import type { RequestContext } from '../handler.js';
 
 export const EXTENSIONS_TARGET_PREFIX = 'OpenDmsExtensions20261101';
 
 export type ExtensionHandler = (input: unknown, ctx: RequestContext) => unknown;
-
-const orchestrators = new WeakMap<App, UpgradeOrchestrator>();
-
-function orchestrator(app: App): UpgradeOrchestrator {
-  let o = orchestrators.get(app);
-  if (!o) {
-    o = new UpgradeOrchestrator(app);
-    orchestrators.set(app, o);
-  }
-  return o;
-}
 
 /** Parses with zod; a bad input is InvalidParameterValueException naming the member. */
 function parse<T>(schema: z.ZodType<T>, input: unknown): T {
@@ -53,7 +40,7 @@ const describeInput = z.object({ UpgradeId: z.string().min(1).optional() }).stri
 export const extensionOperations: Record<string, ExtensionHandler> = {
   UpgradeReplicationInstance: (raw, { app }) => {
     const input = parse(upgradeInput, raw);
-    const upgrade = orchestrator(app).begin({
+    const upgrade = app.upgrades.begin({
       sourceArn: input.SourceReplicationInstanceArn,
       targetArn: input.TargetReplicationInstanceArn,
       ...(input.MaxConcurrent !== undefined ? { maxConcurrent: input.MaxConcurrent } : {}),
@@ -65,6 +52,6 @@ export const extensionOperations: Record<string, ExtensionHandler> = {
   },
   DescribeReplicationInstanceUpgrades: (raw, { app }) => {
     const input = parse(describeInput, raw);
-    return { Upgrades: orchestrator(app).describe(input.UpgradeId) };
+    return { Upgrades: app.upgrades.describe(input.UpgradeId) };
   },
 };
