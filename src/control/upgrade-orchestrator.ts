@@ -452,6 +452,7 @@ export class UpgradeOrchestrator {
     const deadlineIso = new Date(deadline).toISOString();
     let last = 'no CDC report yet';
     for (;;) {
+      if (this.stopping) throw new UpgradeStopped();
       const doc = getTask(this.app, arn);
       if (doc.Status !== 'running') throw new Error(`the task left running (status ${doc.Status}${doc.LastFailureMessage ? `: ${String(doc.LastFailureMessage)}` : ''})`);
       const fullLoadOnly = doc.MigrationType === 'full-load';

@@ -29,7 +29,7 @@ export interface UpgradeFixture {
   taskArns: string[];
   /** The tasks, by identifier. */
   tasks(): Promise<ReplicationTask[]>;
-  /** Starts inserting into and updating `tables` until stopWriting(). */
+  /** Starts inserting into and updating `tables` until stopWriting(); may be called again after it. */
   startWriting(tables: string[]): void;
   stopWriting(): Promise<void>;
   /** Waits until every table is identical on the target, row by row. */
@@ -49,6 +49,8 @@ export async function startUpgradeFixture(opts: { tables: string[]; rows: number
   const taskArns: string[] = [];
   let writing = false;
   let writer: Promise<void> | undefined;
+  /** Ids go on where the previous round of writes stopped. */
+  let next = 1000;
   const tasks = async (): Promise<ReplicationTask[]> => {
     const r = await client.send(new DescribeReplicationTasksCommand({ Filters: [{ Name: 'replication-task-arn', Values: taskArns }] }));
     return r.ReplicationTasks!.sort((x, y) => x.ReplicationTaskIdentifier!.localeCompare(y.ReplicationTaskIdentifier!));
@@ -120,9 +122,9 @@ export async function startUpgradeFixture(opts: { tables: string[]; rows: number
     startWriting(tables) {
       writing = true;
       writer = (async () => {
-        for (let i = 1000; writing; i++) {
-          for (const t of tables) await source.query(`INSERT INTO ${t} (id, v) VALUES (${i}, 'w${i}')`);
-          await source.query(`UPDATE ${tables[i % tables.length]} SET v = v || '+' WHERE id = ${i - 1}`);
+        for (; writing; next++) {
+          for (const t of tables) await source.query(`INSERT INTO ${t} (id, v) VALUES (${next}, 'w${next}')`);
+          await source.query(`UPDATE ${tables[next % tables.length]} SET v = v || '+' WHERE id = ${next - 1}`);
         }
       })();
     },

@@ -7,6 +7,7 @@
  * halts, and leaves that task running on A, untouched. Then, with the table back, an upgrade to B
  * is started and the control plane is SIGKILLed in the middle of a handover; the restarted control
  * plane resumes the upgrade by itself, it completes, and every table is identical row by row.
+ * Last, an upgrade back to the older engine is restarted cleanly after a task reached it.
  */
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -100,6 +101,25 @@ it('resumes an upgrade the control plane was SIGKILLed in the middle of; it comp
   expect(now.map((t) => [t.ReplicationTaskIdentifier, t.Status, t.ReplicationInstanceArn === b])).toEqual(TABLES.map((t) => [`ui-${t}`, 'running', true]));
   expect(readdirSync(join(f.svc.dataDir, 'upgrades')).filter((f) => f.endsWith('.json'))).toHaveLength(2);
 
+  await f.stopWriting();
+  await f.identical();
+}, 240_000);
+
+it('resumes an upgrade whose control plane was restarted (SIGTERM) after a handover reached the other instance, here back to the older engine', async () => {
+  f.startWriting(TABLES.slice(1));
+  const started = (await extension('UpgradeReplicationInstance', { SourceReplicationInstanceArn: b, TargetReplicationInstanceArn: a })).Upgrade as UpgradeRecord;
+  // Caught once the second task is on the older engine: resuming there, or in its health gate.
+  await waitFor('a task on the other instance, not yet done', () => {
+    const step = persisted(started.UpgradeId)?.Tasks[1]?.Step;
+    return Promise.resolve(step === 'resuming' || step === 'health-check');
+  }, 60_000, 2);
+  // A clean stop: the upgrade stops acting, keeps its record `running`, and the next start resumes it.
+  await f.svc.restart();
+  let u = started;
+  await waitFor('upgrade resumed and finished', async () => (u = await upgrade(started.UpgradeId)).Status !== 'running', 120_000, 100);
+  expect({ status: u.Status, resumed: u.Resumed, steps: u.Tasks.map((t) => t.Step) }).toEqual({ status: 'succeeded', resumed: 1, steps: TABLES.map(() => 'done') });
+  const now = await tasks();
+  expect(now.map((t) => [t.Status, t.ReplicationInstanceArn === a])).toEqual(TABLES.map(() => ['running', true]));
   await f.stopWriting();
   await f.identical();
 }, 240_000);
