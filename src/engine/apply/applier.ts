@@ -252,9 +252,12 @@ export class Applier {
     onDurable(this.takeCounts());
   }
 
-  /** True while a commit is on its way to the target (not yet known to be durable). */
+  /**
+   * True while a commit is on its way to the target (not yet known to be durable), and for good
+   * once one failed: nothing may then be confirmed to the source as idle.
+   */
   get committing(): boolean {
-    return this.inflight !== undefined;
+    return this.inflight !== undefined || this.inflightError !== undefined;
   }
 
   /** Waits for the commit in flight, if any; throws its failure (and keeps throwing it: the session must end). */
