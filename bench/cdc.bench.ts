@@ -157,15 +157,19 @@ export async function run(): Promise<void> {
     await tgt.query('ALTER SUBSCRIPTION native_sub DISABLE', [], 'native');
 
     t0 = Date.now();
+    const cpu0 = process.cpuUsage();
     const resumed = await startAndWait(spec(src, tgt, 'opendms', 'resume-processing'));
     const startupMs = Date.now() - t0;
     await until('opendms caught up', () => slotConfirmed(src, 'opendms_benchcdc', end));
     const oursMs = Date.now() - t0;
+    const cpu = process.cpuUsage(cpu0);
     const [a, b] = await Promise.all([digest(src, 'postgres'), digest(tgt, 'opendms')]);
     if (a !== b) throw new Error(`opendms target differs from the source after catch-up: ${a} vs ${b}`);
     const rate = (n: number, ms: number) => Math.round(n / (ms / 1000));
     console.log(`catch-up native subscription: ${nativeMs} ms (${rate(TX, nativeMs)} tx/s)`);
     console.log(`catch-up opendms ${MODE}: ${oursMs} ms (${rate(TX, oursMs)} tx/s; task start ${startupMs} ms of it), target identical`);
+    // Where the limit is: this process (the engine) vs the wall time.
+    console.log(`opendms process CPU during catch-up: ${Math.round((cpu.user + cpu.system) / 1000)} ms (user ${Math.round(cpu.user / 1000)}, system ${Math.round(cpu.system / 1000)})`);
     console.log(`ratio opendms/native: ${(nativeMs / oursMs).toFixed(2)}x (target >= 2x)`);
 
     // ---- latency at half the opendms rate ----
