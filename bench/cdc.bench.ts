@@ -111,6 +111,13 @@ function pgbench(c: PostgresCluster, args: string[], database = 'postgres'): Pro
   });
 }
 
+/**
+ * Whether `slot` confirmed `lsn`. The ends waited for are taken with pg_current_wal_insert_lsn()
+ * (the INSERT position), not pg_current_wal_lsn() (the WRITE
+ * position), which with the test clusters' synchronous_commit=off can lag behind the commit just
+ * made; a slot confirmed up to it could then still be short of that commit (the walsender
+ * reports positions inside a large transaction it is still decoding).
+ */
 const slotConfirmed = async (src: PostgresCluster, slot: string, lsn: string) =>
   (await src.query<{ ok: boolean }>(`SELECT confirmed_flush_lsn >= $2::pg_lsn AS ok FROM pg_replication_slots WHERE slot_name = $1`, [slot, lsn])).rows[0]?.ok === true;
 
@@ -143,7 +150,7 @@ export async function run(): Promise<void> {
     // ---- catch-up ----
     console.log(`backlog: ${TX.toLocaleString('en-US')} pgbench transactions (${CLIENTS} clients)`);
     await pgbench(src, ['-n', '-c', String(CLIENTS), '-t', String(Math.ceil(TX / CLIENTS))]);
-    const end = (await src.query<{ l: string }>('SELECT pg_current_wal_lsn()::text AS l')).rows[0]!.l;
+    const end = (await src.query<{ l: string }>('SELECT pg_current_wal_insert_lsn()::text AS l')).rows[0]!.l;
 
     let t0 = Date.now();
     await tgt.query(
@@ -176,7 +183,7 @@ export async function run(): Promise<void> {
     const half = Math.max(100, Math.round(rate(TX, oursMs) / 2));
     const mark = (await tgt.query<{ n: string }>('SELECT count(*)::text AS n FROM pgbench_history', [], 'opendms')).rows[0]!.n;
     await pgbench(src, ['-n', '-c', String(CLIENTS), '-R', String(half), '-T', String(LATENCY_S)]);
-    const end2 = (await src.query<{ l: string }>('SELECT pg_current_wal_lsn()::text AS l')).rows[0]!.l;
+    const end2 = (await src.query<{ l: string }>('SELECT pg_current_wal_insert_lsn()::text AS l')).rows[0]!.l;
     await until('opendms caught up after the latency run', () => slotConfirmed(src, 'opendms_benchcdc', end2));
     const lat = await tgt.query<{ p50: number; p99: number; n: string }>(
       `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY d) AS p50, percentile_cont(0.99) WITHIN GROUP (ORDER BY d) AS p99, count(*)::text AS n
@@ -196,7 +203,7 @@ export async function run(): Promise<void> {
     const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);
     const before = process.memoryUsage().rss;
     await src.query(`INSERT INTO public.pgbench_big SELECT g, repeat('v', 60) || g FROM generate_series(1, 1000000) g`);
-    const end3 = (await src.query<{ l: string }>('SELECT pg_current_wal_lsn()::text AS l')).rows[0]!.l;
+    const end3 = (await src.query<{ l: string }>('SELECT pg_current_wal_insert_lsn()::text AS l')).rows[0]!.l;
     await until('1M-row transaction applied', () => slotConfirmed(src, 'opendms_benchcdc', end3));
     clearInterval(sampler);
     const n = (await tgt.query<{ n: string }>('SELECT count(*)::text AS n FROM pgbench_big', [], 'opendms')).rows[0]!.n;
