@@ -20,7 +20,8 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { EndpointConnectionSpec, RunningTask, TaskOutcome, TaskReporter, TaskSpec } from '../src/engine/contracts.js';
+import { endpointSpec } from '../test/helpers/cdc-harness.js';
+import type { RunningTask, TaskOutcome, TaskReporter, TaskSpec } from '../src/engine/contracts.js';
 import { startTask } from '../src/engine/index.js';
 import { defaultTaskSettings } from '../src/model/task-settings.js';
 import { postgresBinDir, startPostgres, type PostgresCluster } from '../test/helpers/postgres.js';
@@ -31,21 +32,6 @@ const LATENCY_S = 15;
 const BATCH = process.env.CDC_BENCH_TRANSACTIONAL !== '1';
 const MODE = BATCH ? 'batch apply' : 'transactional apply';
 
-function endpoint(c: PostgresCluster, type: 'source' | 'target', database: string): EndpointConnectionSpec {
-  return {
-    endpointArn: `arn:aws:dms:us-east-1:000000000000:endpoint:${type}`,
-    endpointIdentifier: type,
-    endpointType: type,
-    engineName: 'postgres',
-    serverName: c.host,
-    port: c.port,
-    databaseName: database,
-    username: c.user,
-    password: c.password,
-    sslMode: 'none',
-    settings: {},
-  };
-}
 
 function spec(src: PostgresCluster, tgt: PostgresCluster, database: string, startType: TaskSpec['startType'], migrationType: TaskSpec['migrationType'] = 'cdc'): TaskSpec {
   const settings = defaultTaskSettings() as unknown as Record<string, Record<string, unknown>>;
@@ -58,8 +44,8 @@ function spec(src: PostgresCluster, tgt: PostgresCluster, database: string, star
     migrationType,
     tableMappings: { rules: [{ 'rule-type': 'selection', 'rule-id': '1', 'rule-name': '1', 'object-locator': { 'schema-name': 'public', 'table-name': 'pgbench_%' }, 'rule-action': 'include' }] },
     settings,
-    source: endpoint(src, 'source', 'postgres'),
-    target: endpoint(tgt, 'target', database),
+    source: endpointSpec(src, 'source', 'postgres'),
+    target: endpointSpec(tgt, 'target', database),
     startType,
     workDir: mkdtempSync(join(tmpdir(), 'opendms-bench-cdc-')),
   };

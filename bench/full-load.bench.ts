@@ -16,7 +16,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import type { EndpointConnectionSpec } from '../src/engine/contracts.js';
+import { endpointSpec } from '../test/helpers/cdc-harness.js';
 import { readSourceCatalog } from '../src/connectors/postgres/catalog.js';
 import { runFullLoad } from '../src/engine/full-load/index.js';
 import type { PlannedTable } from '../src/model/table-mappings.js';
@@ -58,21 +58,6 @@ const TOTAL_ROWS = TABLES.reduce((n, t) => n + t.rows, 0);
 const JOBS = 4;
 const ROUNDS = 3;
 
-function endpoint(c: PostgresCluster, type: 'source' | 'target', database: string): EndpointConnectionSpec {
-  return {
-    endpointArn: `arn:aws:dms:us-east-1:000000000000:endpoint:${type}`,
-    endpointIdentifier: type,
-    endpointType: type,
-    engineName: 'postgres',
-    serverName: c.host,
-    port: c.port,
-    databaseName: database,
-    username: c.user,
-    password: c.password,
-    sslMode: 'none',
-    settings: {},
-  };
-}
 
 function sh(command: string, env: NodeJS.ProcessEnv, stdin?: string): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -123,8 +108,8 @@ export async function run(): Promise<void> {
 
     const loadWithOpendms = async (database: string, createPkAfterFullLoad: boolean): Promise<void> => {
       const r = await runFullLoad({
-        source: endpoint(src, 'source', 'postgres'),
-        target: endpoint(tgt, 'target', database),
+        source: endpointSpec(src, 'source', 'postgres'),
+        target: endpointSpec(tgt, 'target', database),
         tables: planned,
         catalog,
         settings: { targetTablePrepMode: 'DROP_AND_CREATE', maxSubTasks: JOBS, commitRate: 10000, createPkAfterFullLoad },

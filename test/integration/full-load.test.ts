@@ -6,7 +6,8 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EndpointConnectionSpec, TableStats } from '../../src/engine/contracts.js';
+import { endpointSpec } from '../helpers/cdc-harness.js';
+import type { TableStats } from '../../src/engine/contracts.js';
 import { readSourceCatalog, type SourceTableInfo } from '../../src/connectors/postgres/catalog.js';
 import { runFullLoad, type FullLoadOptions, type FullLoadSettings } from '../../src/engine/full-load/index.js';
 import { parseTableMappings, planTables, type PlannedTable } from '../../src/model/table-mappings.js';
@@ -18,21 +19,6 @@ let catalog: SourceTableInfo[];
 
 const BIG_ROWS = 200_000;
 
-function spec(c: PostgresCluster, type: 'source' | 'target'): EndpointConnectionSpec {
-  return {
-    endpointArn: `arn:aws:dms:us-east-1:000000000000:endpoint:${type}`,
-    endpointIdentifier: type,
-    endpointType: type,
-    engineName: 'postgres',
-    serverName: c.host,
-    port: c.port,
-    databaseName: 'postgres',
-    username: c.user,
-    password: c.password,
-    sslMode: 'none',
-    settings: {},
-  };
-}
 
 const SOURCE_DDL = `
 CREATE TYPE public.mood AS ENUM ('sad', 'ok', 'happy', 'it''s "fine"');
@@ -154,8 +140,8 @@ interface LoadRun {
 async function load(tables: PlannedTable[], over: Partial<FullLoadOptions> = {}, settings: Partial<FullLoadSettings> = {}): Promise<LoadRun & Awaited<ReturnType<typeof runFullLoad>>> {
   const states: TableStats[] = [];
   const result = await runFullLoad({
-    source: spec(source, 'source'),
-    target: spec(target, 'target'),
+    source: endpointSpec(source, 'source'),
+    target: endpointSpec(target, 'target'),
     tables,
     catalog,
     settings: { ...SETTINGS, ...settings },
@@ -522,7 +508,7 @@ describe('connection loss', () => {
   });
 
   it('fails the load as retryable when the target stays unreachable', async () => {
-    const dead = { ...spec(target, 'target'), port: 1 };
+    const dead = { ...endpointSpec(target, 'target'), port: 1 };
     await expect(load([planned('app', 'nokey')], { target: dead })).rejects.toMatchObject({ name: 'FullLoadError', retryable: true });
   });
 });
