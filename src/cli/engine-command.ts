@@ -154,9 +154,18 @@ function planText(u: UpgradeRecord): string {
     `                         to   ${u.TargetReplicationInstanceArn}`,
     `  ${u.MaxConcurrent} at a time; each resumed task must report CDC latency <= ${u.MaxCdcLatencySeconds} s within ${u.HealthCheckTimeoutSeconds} s`,
   ];
-  u.Tasks.forEach((t, i) => lines.push(`  ${String(i + 1).padStart(3)}. ${t.ReplicationTaskIdentifier.padEnd(30)} ${t.InitialStatus.padEnd(12)} ${t.Action === 'move-and-resume' ? 'stop, move, resume-processing, health check' : 'move'}`));
+  u.Tasks.forEach((t, i) => {
+    lines.push(`  ${String(i + 1).padStart(3)}. ${t.ReplicationTaskIdentifier.padEnd(30)} ${t.InitialStatus.padEnd(12)} ${t.Action === 'move-and-resume' ? 'stop, move, resume-processing, health check' : 'move'}`);
+    // A dry run's checks (absent when the upgrade actually starts: it checks each task at its turn).
+    if (t.WouldBlock !== undefined) lines.push(`       WOULD BLOCK: ${t.WouldBlock}`);
+    else if (t.Preparation !== undefined) lines.push(`       checks passed: ${t.Preparation}`);
+  });
+  if (u.Status === 'planned' && u.Message) lines.push(u.Message);
   return `${lines.join('\n')}\n`;
 }
+
+/** The dry run's verdict: a task that would block it makes the command fail, so a script can stop there. */
+const dryRunBlocked = (u: UpgradeRecord): boolean => u.Tasks.some((t) => t.WouldBlock !== undefined);
 
 async function upgrade(flags: UpgradeFlags): Promise<void> {
   const num = (v: string | undefined, name: string): number | undefined => {
@@ -187,13 +196,19 @@ async function upgrade(flags: UpgradeFlags): Promise<void> {
   }
   if (flags.dryRun || !flags.wait) {
     process.stdout.write(json ? `${JSON.stringify({ Upgrade: u }, null, 2)}\n` : planText(u));
+    if (flags.dryRun && dryRunBlocked(u)) process.exitCode = EXIT.fault;
     return;
   }
   if (!json) process.stdout.write(`${planText(u)}${clock()}  upgrade ${u.UpgradeId} started\n`);
   const seen = new Map<string, string>();
+  const prepared = new Set<string>();
   for (;;) {
     u = ((await callExtension(config, 'DescribeReplicationInstanceUpgrades', { UpgradeId: u.UpgradeId })).Upgrades as UpgradeRecord[])[0]!;
     for (const t of u.Tasks) {
+      if (t.Preparation !== undefined && !prepared.has(t.ReplicationTaskArn)) {
+        prepared.add(t.ReplicationTaskArn);
+        if (!json) process.stdout.write(`${clock()}  ${t.ReplicationTaskIdentifier.padEnd(30)} prepared  ${t.Preparation}\n`);
+      }
       const key = `${t.Step}|${t.Message ?? ''}`;
       if (seen.get(t.ReplicationTaskArn) === key || t.Step === 'pending') continue;
       seen.set(t.ReplicationTaskArn, key);
@@ -249,7 +264,7 @@ function registerUpgradeCommand(program: Command): void {
     .option('--max-concurrent <n>', 'tasks handed over at the same time (default 1)')
     .option('--max-cdc-latency-seconds <s>', 'health gate: CDC latency a resumed task must be under (default 30)')
     .option('--health-check-timeout-seconds <s>', 'how long a resumed task has to pass the health gate (default 120)')
-    .option('--dry-run', 'print the plan (after every check), change nothing')
+    .option('--dry-run', 'run every check of each task\'s handover and print the plan with what would block it; change nothing (exit 254 if a task would block)')
     .option('--no-wait', 'start the upgrade and return; follow it with DescribeReplicationInstanceUpgrades')
     .addOption(new Option('--output <format>', 'text (default, live progress) or json (the final record)').choices(['text', 'json']))
     .option('--endpoint-url <url>', 'the opendms API (default http://127.0.0.1:9329, env OPENDMS_ENDPOINT_URL)')

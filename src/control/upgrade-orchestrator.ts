@@ -53,6 +53,8 @@ export interface UpgradeTaskEntry {
   StopRequestedAt?: string;
   /** What the preparation on B found (catalog, slot, publication), while the task still ran on A. */
   Preparation?: string;
+  /** Dry runs only: why this task would halt the upgrade (the check that failed); absent when every check passed. */
+  WouldBlock?: string;
   StartedAt?: string;
   FinishedAt?: string;
 }
@@ -181,15 +183,41 @@ export class UpgradeOrchestrator {
   }
 
   /** Plans, and unless it is a dry run, starts the upgrade in the background. */
-  begin(req: UpgradeRequest): UpgradeRecord {
+  async begin(req: UpgradeRequest): Promise<UpgradeRecord> {
     const record = this.plan(req);
-    if (req.dryRun) return record;
+    if (req.dryRun) return this.checkPlan(record);
     record.Status = 'running';
     this.active.set(record.UpgradeId, record);
     this.save(record);
     this.instanceEvent(record.SourceReplicationInstanceArn, `Cascading upgrade ${record.UpgradeId} started: ${record.Tasks.length} task(s) to ${this.name(record.TargetReplicationInstanceArn)}.`);
     this.launch(record, false);
     return structuredClone(record);
+  }
+
+  /**
+   * The dry run: every check the upgrade would make before each handover (B can take the task;
+   * for running tasks also what the resume needs, handover-checks.ts), nothing stopped or moved.
+   * Each task gets its `Preparation` or the `WouldBlock` reason; nothing is persisted.
+   */
+  private async checkPlan(record: UpgradeRecord): Promise<UpgradeRecord> {
+    for (const entry of record.Tasks) {
+      const doc = getTask(this.app, entry.ReplicationTaskArn);
+      try {
+        if (entry.Action === 'move-and-resume') entry.Preparation = await this.prepare(doc, record.TargetReplicationInstanceArn);
+        else {
+          // Resting tasks are only moved: the move's own checks are all that applies.
+          await checkTargetCanTake(this.app, doc, record.TargetReplicationInstanceArn);
+          entry.Preparation = `${this.name(record.TargetReplicationInstanceArn)} can take it`;
+        }
+      } catch (err) {
+        entry.WouldBlock = err instanceof Error ? err.message : String(err);
+      }
+    }
+    const blocked = record.Tasks.filter((e) => e.WouldBlock !== undefined);
+    record.Message = blocked.length
+      ? `Dry run: ${blocked.length} of ${record.Tasks.length} task(s) would halt the upgrade: ${blocked.map((e) => `${e.ReplicationTaskIdentifier}: ${e.WouldBlock}`).join('; ')}.`
+      : `Dry run: every check passed for the ${record.Tasks.length} task(s); nothing changed.`;
+    return record;
   }
 
   /** Upgrades, newest first; one by id when given. */

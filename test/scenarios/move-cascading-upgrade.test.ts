@@ -38,7 +38,13 @@ it('prints the plan on --dry-run and changes nothing', async () => {
   const r = await upgradeCli(['--dry-run']);
   expect(r.code).toBe(0);
   expect(r.stdout).toContain('Upgrade plan: 5 task(s)');
-  for (const t of TABLES) expect(r.stdout).toMatch(new RegExp(`cu-${t}\\s+running\\s+stop, move, resume-processing, health check`));
+  // Every pre-handover check ran for each task, and passed.
+  for (const t of TABLES) {
+    expect(r.stdout).toMatch(
+      new RegExp(`cu-${t}\\s+running\\s+stop, move, resume-processing, health check\\n\\s+checks passed: 1 table\\(s\\) in the source catalog; slot opendms_\\S+ present; publication \\S+ covers them; all on the target\\n`),
+    );
+  }
+  expect(r.stdout).toContain('Dry run: every check passed for the 5 task(s); nothing changed.');
   expect((await tasks()).every((t) => t.Status === 'running' && t.ReplicationInstanceArn === a)).toBe(true);
 }, 60_000);
 
@@ -65,6 +71,9 @@ it('moves every task to the newer engine, one health-checked handover at a time,
   expect(r.stdout).toContain('upgrade succeeded: All 5 task(s) moved to ri-b.');
   // Live progress: a line per step seen (quick steps may pass between two looks).
   for (const t of TABLES) expect(r.stdout).toMatch(new RegExp(`\\d\\d:\\d\\d:\\d\\d  cu-${t}\\s+done  Running on ri-b; handover took \\d+ ms`));
+  // The preparation's findings: one line per task, while it still ran on ri-a.
+  for (const t of TABLES) expect(r.stdout).toMatch(new RegExp(`\\d\\d:\\d\\d:\\d\\d  cu-${t}\\s+prepared  1 table\\(s\\) in the source catalog; slot opendms_\\S+ present; publication \\S+ covers them; all on the target\\n`));
+  expect(r.stdout.match(/ prepared {2}/g)).toHaveLength(5);
   const handovers = [...r.stdout.matchAll(/handover took (\d+) ms/g)].map((m) => Number(m[1]));
   expect(handovers).toHaveLength(5);
   const now = await tasks();
@@ -79,6 +88,7 @@ it('keeps a record of each upgrade, and checks the extension API input like the 
   const upgrades = (JSON.parse(listed.stdout) as { Upgrades: UpgradeRecord[] }).Upgrades;
   expect(upgrades.map((u) => u.Status)).toEqual(['succeeded', 'failed']); // newest first; a dry run keeps nothing
   expect(upgrades[0]!.Tasks.every((t) => t.Step === 'done' && typeof t.HandoverMillis === 'number')).toBe(true);
+  for (const t of upgrades[0]!.Tasks) expect(t.Preparation).toMatch(/^1 table\(s\) in the source catalog; slot opendms_\S+ present; publication \S+ covers them; all on the target$/);
 
   const config = { endpointUrl: f.svc.url, region: f.svc.region, credentials: () => Promise.resolve(TEST_KEYS) };
   const fault = (input: Record<string, unknown>, op = 'UpgradeReplicationInstance', cfg = config) =>

@@ -3,7 +3,8 @@
  * what would fail after it.
  *
  * Four PostgreSQL CDC tasks run on instance A under continuous writes. First the target table of
- * one of them is dropped: the upgrade's preparation on B finds it while the task still runs on A,
+ * one of them is dropped: a dry run names that task and why, changing nothing; the upgrade's
+ * preparation on B finds it while the task still runs on A,
  * halts, and leaves that task running on A, untouched. Then, with the table back, an upgrade to B
  * is started and the control plane is SIGKILLed in the middle of a handover; the restarted control
  * plane resumes the upgrade by itself, it completes, and every table is identical row by row.
@@ -59,6 +60,27 @@ it('refuses the handover of a task whose target table is gone, while the task st
   await waitFor('quiet loaded', async () => (await f.target.query('SELECT count(*)::int AS n FROM quiet').catch(() => ({ rows: [{ n: 0 }] }))).rows[0]?.n === 200, 60_000, 50);
   await f.target.query('DROP TABLE quiet');
   const before = (await tasks())[0]!;
+  const startDates = (await tasks()).map((t) => t.ReplicationTaskStartDate);
+
+  // A dry run runs every pre-handover check and names the task that would block, changing nothing.
+  const plan = (await extension('UpgradeReplicationInstance', { SourceReplicationInstanceArn: a, TargetReplicationInstanceArn: b, DryRun: true })).Upgrade as UpgradeRecord;
+  expect(plan.Status).toBe('planned');
+  expect(plan.Tasks[0]).toMatchObject({ ReplicationTaskIdentifier: 'ui-quiet', WouldBlock: expect.stringMatching(/^target table\(s\) public\.quiet of endpoint ui-tgt do not exist/) });
+  expect(plan.Tasks[0]!.Preparation).toBeUndefined();
+  for (const t of plan.Tasks.slice(1)) {
+    expect(t.WouldBlock).toBeUndefined();
+    expect(t.Preparation).toMatch(/1 table\(s\) in the source catalog; slot opendms_\S+ present; publication \S+ covers them; all on the target/);
+  }
+  expect(plan.Message).toMatch(/^Dry run: 1 of 4 task\(s\) would halt the upgrade: ui-quiet: target table\(s\) public\.quiet/);
+  const cli = await f.svc.cli(['upgrade-replication-instance', '--source-replication-instance-arn', a, '--target-replication-instance-arn', b, '--dry-run']);
+  expect(cli.code).toBe(254);
+  expect(cli.stdout).toMatch(/ui-quiet\s+running\s+stop, move, resume-processing, health check\n\s+WOULD BLOCK: target table\(s\) public\.quiet of endpoint ui-tgt do not exist/);
+  expect(cli.stdout).toMatch(/ui-t1\s+running\s+stop, move, resume-processing, health check\n\s+checks passed: 1 table\(s\) in the source catalog/);
+  const afterDryRun = await tasks();
+  expect(afterDryRun.map((t) => [t.Status, t.ReplicationInstanceArn === a])).toEqual(TABLES.map(() => ['running', true]));
+  expect(afterDryRun.map((t) => t.ReplicationTaskStartDate)).toEqual(startDates);
+  expect(existsSync(join(f.svc.dataDir, 'upgrades')) ? readdirSync(join(f.svc.dataDir, 'upgrades')) : []).toHaveLength(0);
+
   const started = (await extension('UpgradeReplicationInstance', { SourceReplicationInstanceArn: a, TargetReplicationInstanceArn: b })).Upgrade as UpgradeRecord;
   let u = started;
   await waitFor('upgrade ends', async () => (u = await upgrade(started.UpgradeId)).Status !== 'running', 60_000, 50);

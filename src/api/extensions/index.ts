@@ -5,7 +5,8 @@
  *
  *   UpgradeReplicationInstance          {SourceReplicationInstanceArn, TargetReplicationInstanceArn,
  *                                        MaxConcurrent?, MaxCdcLatencySeconds?, HealthCheckTimeoutSeconds?, DryRun?}
- *                                        -> {Upgrade}  (DryRun: the plan, nothing changes)
+ *                                        -> {Upgrade}  (DryRun: the plan and each task's pre-handover
+ *                                        checks, `Preparation` or `WouldBlock`; nothing changes)
  *   DescribeReplicationInstanceUpgrades {UpgradeId?} -> {Upgrades: [...]} newest first
  */
 import { z } from 'zod';
@@ -38,9 +39,9 @@ const upgradeInput = z
 const describeInput = z.object({ UpgradeId: z.string().min(1).optional() }).strict();
 
 export const extensionOperations: Record<string, ExtensionHandler> = {
-  UpgradeReplicationInstance: (raw, { app }) => {
+  UpgradeReplicationInstance: async (raw, { app }) => {
     const input = parse(upgradeInput, raw);
-    const upgrade = app.upgrades.begin({
+    const upgrade = await app.upgrades.begin({
       sourceArn: input.SourceReplicationInstanceArn,
       targetArn: input.TargetReplicationInstanceArn,
       ...(input.MaxConcurrent !== undefined ? { maxConcurrent: input.MaxConcurrent } : {}),
