@@ -50,16 +50,17 @@ export interface ControlTables {
   txnState: string;
   applyExceptions: string;
   status: string;
+  suspendedTables: string;
 }
 
 export function controlTables(controlSchema: string | undefined): ControlTables {
   const schema = controlSchema && controlSchema.length > 0 ? controlSchema : 'public';
   const q = (t: string) => `${quoteIdent(schema)}.${quoteIdent(t)}`;
-  return { schema, txnState: q('awsdms_txn_state'), applyExceptions: q('awsdms_apply_exceptions'), status: q('awsdms_status') };
+  return { schema, txnState: q('awsdms_txn_state'), applyExceptions: q('awsdms_apply_exceptions'), status: q('awsdms_status'), suspendedTables: q('awsdms_suspended_tables') };
 }
 
 /** Creates the control tables that are missing. Safe to run concurrently from several tasks. */
-export async function ensureControlTables(db: pg.ClientBase, ct: ControlTables, opts: { statusTable: boolean }): Promise<void> {
+export async function ensureControlTables(db: pg.ClientBase, ct: ControlTables, opts: { statusTable: boolean; suspendedTablesTable?: boolean }): Promise<void> {
   const ddl = [
     `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(ct.schema)}`,
     `CREATE TABLE IF NOT EXISTS ${ct.txnState} (
@@ -95,6 +96,15 @@ export async function ensureControlTables(db: pg.ClientBase, ct: ControlTables, 
        source_tail_position varchar(128),
        source_tail_timestamp timestamp,
        source_timestamp_applied timestamp)`);
+  }
+  if (opts.suspendedTablesTable) {
+    ddl.push(`CREATE TABLE IF NOT EXISTS ${ct.suspendedTables} (
+       server_name varchar(128) NOT NULL,
+       task_name varchar(128) NOT NULL,
+       table_owner varchar(128) NOT NULL,
+       table_name varchar(128) NOT NULL,
+       suspend_reason text,
+       suspend_timestamp timestamp NOT NULL DEFAULT (now() AT TIME ZONE 'utc'))`);
   }
   // Tasks sharing a target create these tables at their first start, possibly at the same moment:
   // CREATE ... IF NOT EXISTS is not safe against a concurrent create (the loser fails on the catalog,
@@ -173,6 +183,21 @@ export async function insertApplyException(db: pg.ClientBase, ct: ControlTables,
     e.tableName,
     e.statement,
     e.error,
+  ]);
+}
+
+/** A table suspended by ErrorBehavior (SuspendedTablesTableEnabled), written in the applier's open transaction. */
+export async function insertSuspendedTable(
+  db: pg.ClientBase,
+  ct: ControlTables,
+  row: { serverName: string; taskName: string; tableOwner: string; tableName: string; reason: string },
+): Promise<void> {
+  await db.query(`INSERT INTO ${ct.suspendedTables} (server_name, task_name, table_owner, table_name, suspend_reason) VALUES ($1, $2, $3, $4, $5)`, [
+    row.serverName,
+    row.taskName,
+    row.tableOwner,
+    row.tableName,
+    row.reason,
   ]);
 }
 

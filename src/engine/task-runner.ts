@@ -40,7 +40,7 @@ import { SourceMonitor } from './cdc/source-monitor.js';
 import { formatCheckpoint, parseCdcStartPosition, parseCdcStopPosition, parseCheckpoint } from './checkpoint.js';
 import type { CdcStop } from './checkpoint.js';
 import type { RunningTask, TableStats, TaskOutcome, TaskReporter, TaskSpec, TaskStats } from './contracts.js';
-import { controlTables, deleteTxnState, ensureControlTables, readTxnState, upsertStatus, writeTxnState } from './control-tables.js';
+import { controlTables, deleteTxnState, ensureControlTables, insertSuspendedTable, readTxnState, upsertStatus, writeTxnState } from './control-tables.js';
 import type { CatchUp, ControlTables, TxnState } from './control-tables.js';
 import { runFullLoad } from './full-load/index.js';
 import type { FullLoadResult } from './full-load/index.js';
@@ -224,7 +224,10 @@ export class TaskRunner implements RunningTask {
     try {
       const target = await open(spec.target, 'apply');
       const source = await open(spec.source, 'catalog');
-      await ensureControlTables(target, this.ct, { statusTable: this.settings.ControlTablesSettings.StatusTableEnabled });
+      await ensureControlTables(target, this.ct, {
+        statusTable: this.settings.ControlTablesSettings.StatusTableEnabled,
+        suspendedTablesTable: this.settings.ControlTablesSettings.SuspendedTablesTableEnabled,
+      });
       // awsdms_status gets its own connection: the apply connection is inside transactions.
       if (this.settings.ControlTablesSettings.StatusTableEnabled) this.statusDb = await open(spec.target, 'status');
       const catalog = await readSourceCatalog(source, { includeViews: spec.migrationType === 'full-load' });
@@ -398,6 +401,8 @@ export class TaskRunner implements RunningTask {
         const stat = [...this.tables.values()].find((s) => s.SchemaName === t.schema && s.TableName === t.table);
         if (stat) stat.TableState = 'Table error';
         this.reporter.event(`table ${t.schema}.${t.table} suspended: ${reason}`, ['failure']);
+        if (!this.settings.ControlTablesSettings.SuspendedTablesTableEnabled) return;
+        return insertSuspendedTable(target, this.ct, { serverName: hostname(), taskName: spec.taskResourceId, tableOwner: t.schema, tableName: t.table, reason });
       },
     });
     await applier.init();

@@ -71,7 +71,12 @@ export interface ApplierOptions {
   policies: ApplyPolicies;
   /** Rows per set-based chunk (2-5k measured best here). */
   chunkRows: number;
-  onTableSuspended(table: ApplyTable, reason: string): void;
+  /**
+   * Called once per suspended table, on the apply connection's turn: what it writes to the target
+   * through that connection joins the open transaction, so it is durable exactly when the
+   * checkpoint passing the skipped change is.
+   */
+  onTableSuspended(table: ApplyTable, reason: string): Promise<void> | void;
 }
 
 const STATEMENT_CACHE_SIZE = 200;
@@ -502,19 +507,23 @@ export class Applier {
       error: message,
     });
     if (policy === 'STOP_TASK') throw new FatalApplyError(`could not apply a change to ${t.qualified}: ${message} (DataErrorPolicy STOP_TASK)`);
-    if (policy === 'SUSPEND_TABLE') this.suspend(t, message);
+    if (policy === 'SUSPEND_TABLE') await this.suspend(t, message);
   }
 
   private async tableError(t: ApplyTable, message: string): Promise<void> {
     if (this.opts.policies.tableError === 'STOP_TASK') throw new FatalApplyError(`${message} (TableErrorPolicy STOP_TASK)`);
-    this.suspend(t, message);
+    await this.suspend(t, message);
   }
 
-  private suspend(t: ApplyTable, reason: string): void {
+  private async suspend(t: ApplyTable, reason: string): Promise<void> {
     if (this.suspended.has(t.qualified)) return;
     this.suspended.add(t.qualified);
-    this.pending.delete(t.qualified);
-    this.opts.onTableSuspended(t, reason);
+    const p = this.pending.get(t.qualified);
+    if (p) {
+      this.pendingRows -= p.net ? p.net.entries.size : p.ordered!.length;
+      this.pending.delete(t.qualified);
+    }
+    await this.opts.onTableSuspended(t, reason);
   }
 }
 
