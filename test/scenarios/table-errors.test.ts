@@ -2,7 +2,8 @@
  * ErrorBehavior.TableErrorPolicy during CDC: a target table dropped under a running task
  * suspends only that table (SUSPEND_TABLE: TableState `Table error`, an event, a row in
  * awsdms_suspended_tables) while the other tables keep replicating and the checkpoint keeps
- * moving, or fails the task naming the table (STOP_TASK).
+ * moving, or fails the task naming the table (STOP_TASK). And ApplyErrorUpdatePolicy: an update
+ * of a row missing on the target inserts it (UPDATE_RECORD) or is logged (LOG_ERROR).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTask } from '../../src/engine/index.js';
@@ -114,4 +115,41 @@ describe('TableErrorPolicy when a target table disappears during CDC', () => {
     await resumed.stop();
     expect((await again.waitFinal()).status).toBe('stopped');
   }, 90_000);
+});
+
+describe('ApplyErrorUpdatePolicy when an updated row is missing on the target', () => {
+  for (const [policy, batchApply] of [['UPDATE_RECORD', false], ['LOG_ERROR', false], ['UPDATE_RECORD', true]] as const) {
+    it(`${policy} (batch apply ${batchApply})`, async () => {
+      const id = 700 + (policy === 'UPDATE_RECORD' ? 0 : 10) + (batchApply ? 1 : 0);
+      await target.query(`DELETE FROM public.awsdms_apply_exceptions`);
+      const reporter = new RecordingReporter();
+      const task = startTask(
+        taskSpec(source, target, { taskId: 'TERR', migrationType: 'cdc', startType: 'resume-processing', batchApply, settings: { ErrorBehavior: { ApplyErrorUpdatePolicy: policy } } }),
+        reporter,
+      );
+      try {
+        await reporter.waitRunning();
+        await source.query(`INSERT INTO app.keep VALUES (${id}, 'new')`);
+        await waitFor('inserted', async () => (await rows(target, `SELECT 1 FROM app.keep WHERE id = ${id}`)).length === 1, 30_000, 100);
+        await target.query(`DELETE FROM app.keep WHERE id = ${id}`);
+        await source.query(`UPDATE app.keep SET v = 'changed' WHERE id = ${id}`);
+        await source.query(`INSERT INTO app.keep VALUES (${id + 1000}, 'after')`);
+        await waitFor('later change applied', async () => (await rows(target, `SELECT 1 FROM app.keep WHERE id = ${id + 1000}`)).length === 1, 30_000, 100);
+        const exceptions = await rows(target, `SELECT table_name, statement, error FROM public.awsdms_apply_exceptions`);
+        if (policy === 'UPDATE_RECORD') {
+          expect(await rows(target, `SELECT id, v FROM app.keep WHERE id = ${id}`)).toEqual([{ id, v: 'changed' }]);
+          expect(exceptions).toEqual([]);
+        } else {
+          expect(await rows(target, `SELECT id FROM app.keep WHERE id = ${id}`)).toEqual([]);
+          expect(exceptions).toHaveLength(1);
+          expect(exceptions[0]).toMatchObject({ table_name: 'keep' });
+          expect(String((exceptions[0] as { statement: string }).statement)).toContain(String(id));
+          expect(String((exceptions[0] as { error: string }).error)).toMatch(/not found/);
+        }
+      } finally {
+        await task.stop();
+      }
+      expect((await reporter.waitFinal()).status).toBe('stopped');
+    }, 60_000);
+  }
 });
