@@ -4,7 +4,6 @@
  *   a full paginated walk; target median under 20 ms per call.
  * - RSS of the idle service (target < 100 MB) and of an idle instance process (target < 60 MB).
  */
-import { readdirSync, readFileSync } from 'node:fs';
 import {
   CreateEndpointCommand,
   CreateReplicationInstanceCommand,
@@ -15,29 +14,11 @@ import {
 } from '@aws-sdk/client-database-migration-service';
 import { waitFor } from '../test/helpers/ports.js';
 import { startService } from '../test/helpers/service.js';
+import { childrenOf, rssMb } from './proc.js';
 
 const TASKS = 1000;
 
-function rssMb(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  return kb / 1024;
-}
 
-function childrenOf(pid: number): number[] {
-  const out: number[] = [];
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === pid) out.push(Number(entry));
-    } catch {
-      // process went away while we looked
-    }
-  }
-  return out;
-}
 
 function stats(samples: number[]): { median: number; p95: number } {
   const s = [...samples].sort((a, b) => a - b);

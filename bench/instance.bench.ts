@@ -14,13 +14,10 @@ import {
 } from '@aws-sdk/client-database-migration-service';
 import { waitFor } from '../test/helpers/ports.js';
 import { startService } from '../test/helpers/service.js';
+import { rssMb } from './proc.js';
 
 const N = 10;
 
-function rssMb(pid: number): number {
-  const kb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
-  return kb / 1024;
-}
 
 function percentiles(samples: number[]): string {
   const s = [...samples].sort((a, b) => a - b);
