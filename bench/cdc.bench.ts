@@ -25,13 +25,17 @@ import type { RunningTask, TaskOutcome, TaskReporter, TaskSpec } from '../src/en
 import { startTask } from '../src/engine/index.js';
 import { defaultTaskSettings } from '../src/model/task-settings.js';
 import { postgresBinDir, startPostgres, type PostgresCluster } from '../test/helpers/postgres.js';
+import { startProfiler } from './profiler.js';
 
 const TX = Number(process.env.CDC_BENCH_TX ?? 50_000);
 const CLIENTS = 4;
 const LATENCY_S = 15;
 const BATCH = process.env.CDC_BENCH_TRANSACTIONAL !== '1';
 const MODE = BATCH ? 'batch apply' : 'transactional apply';
-
+/** `CDC_BENCH_CATCH_UP_ONLY=1`: only the catch-up comparison (quicker when iterating on apply speed). */
+const CATCH_UP_ONLY = process.env.CDC_BENCH_CATCH_UP_ONLY === '1';
+/** `CDC_BENCH_PROFILE=<file>`: writes a V8 CPU profile of the opendms catch-up (open it in Chrome DevTools). */
+const PROFILE = process.env.CDC_BENCH_PROFILE;
 
 function spec(src: PostgresCluster, tgt: PostgresCluster, database: string, startType: TaskSpec['startType'], migrationType: TaskSpec['migrationType'] = 'cdc'): TaskSpec {
   const settings = defaultTaskSettings() as unknown as Record<string, Record<string, unknown>>;
@@ -149,6 +153,7 @@ export async function run(): Promise<void> {
     const nativeMs = Date.now() - t0;
     await tgt.query('ALTER SUBSCRIPTION native_sub DISABLE', [], 'native');
 
+    const profiler = PROFILE ? await startProfiler() : undefined;
     t0 = Date.now();
     const cpu0 = process.cpuUsage();
     const resumed = await startAndWait(spec(src, tgt, 'opendms', 'resume-processing'));
@@ -156,6 +161,7 @@ export async function run(): Promise<void> {
     await until('opendms caught up', () => slotConfirmed(src, 'opendms_benchcdc', end));
     const oursMs = Date.now() - t0;
     const cpu = process.cpuUsage(cpu0);
+    if (profiler) console.log(`CPU profile of the catch-up: ${await profiler.stop(PROFILE!)}`);
     const [a, b] = await Promise.all([digest(src, 'postgres'), digest(tgt, 'opendms')]);
     if (a !== b) throw new Error(`opendms target differs from the source after catch-up: ${a} vs ${b}`);
     const rate = (n: number, ms: number) => Math.round(n / (ms / 1000));
@@ -164,6 +170,10 @@ export async function run(): Promise<void> {
     // Where the limit is: this process (the engine) vs the wall time.
     console.log(`opendms process CPU during catch-up: ${Math.round((cpu.user + cpu.system) / 1000)} ms (user ${Math.round(cpu.user / 1000)}, system ${Math.round(cpu.system / 1000)})`);
     console.log(`ratio opendms/native: ${(nativeMs / oursMs).toFixed(2)}x (target >= 2x)`);
+    if (CATCH_UP_ONLY) {
+      await resumed.task.stop();
+      return;
+    }
 
     // ---- latency at half the opendms rate ----
     const half = Math.max(100, Math.round(rate(TX, oursMs) / 2));
