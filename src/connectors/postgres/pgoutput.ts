@@ -47,8 +47,12 @@ export function dateToPgTimestamp(date: Date): bigint {
 }
 
 class Reader {
-  offset = 0;
-  constructor(private readonly buf: Buffer) {}
+  constructor(
+    private readonly buf: Buffer,
+    public offset: number,
+    /** Where this message ends inside `buf` (several messages may share one buffer). */
+    private readonly end: number,
+  ) {}
   u8(): number {
     return this.buf.readUInt8(this.offset++);
   }
@@ -80,19 +84,19 @@ class Reader {
   /** A NUL-terminated string. */
   cstr(): string {
     const end = this.buf.indexOf(0, this.offset);
-    if (end < 0) throw new Error('pgoutput: unterminated string');
+    if (end < 0 || end >= this.end) throw new Error('pgoutput: unterminated string');
     const s = this.buf.toString('utf8', this.offset, end);
     this.offset = end + 1;
     return s;
   }
   bytes(n: number): Buffer {
+    if (this.offset + n > this.end) throw new Error('pgoutput: message truncated');
     const b = this.buf.subarray(this.offset, this.offset + n);
-    if (b.length !== n) throw new Error('pgoutput: message truncated');
     this.offset += n;
     return b;
   }
   text(n: number): string {
-    if (this.offset + n > this.buf.length) throw new Error('pgoutput: message truncated');
+    if (this.offset + n > this.end) throw new Error('pgoutput: message truncated');
     const s = this.buf.toString('utf8', this.offset, this.offset + n);
     this.offset += n;
     return s;
@@ -123,9 +127,9 @@ function readTuple(r: Reader): TupleValue[] {
   return values;
 }
 
-/** Decodes one pgoutput message (the payload of an XLogData CopyData message). */
-export function decodePgoutput(buf: Buffer): PgoutputMessage {
-  const r = new Reader(buf);
+/** Decodes one pgoutput message: the payload of an XLogData CopyData message, in `buf` from `offset` to `end`. */
+export function decodePgoutput(buf: Buffer, offset = 0, end = buf.length): PgoutputMessage {
+  const r = new Reader(buf, offset, end);
   const tag = r.u8();
   switch (tag) {
     case 0x42: // 'B'

@@ -20,6 +20,7 @@
  * big batches). A stop that arrives in the middle of a source transaction reads on to its commit.
  */
 import type { ReplicationConnection, StreamEvent } from '../../connectors/postgres/replication-connection.js';
+import { decodeStreamMessage, streamMessageEnd } from '../../connectors/postgres/replication-connection.js';
 import type { Lsn } from '../../model/lsn.js';
 import { maxLsn } from '../../model/lsn.js';
 import type { Applier, TableCounts } from '../apply/applier.js';
@@ -27,6 +28,7 @@ import { formatCheckpoint } from '../checkpoint.js';
 import type { CdcStop } from '../checkpoint.js';
 import type { MappedRelation, Relations } from './relations.js';
 import { identityRow, toRow } from './relations.js';
+import type { RelationColumn } from '../../connectors/postgres/pgoutput.js';
 
 export type CdcEndReason = 'stopped' | 'server_time' | 'commit_time' | 'stream_ended' | 'reached_lsn';
 
@@ -106,11 +108,21 @@ export class CdcSession {
     this.timer = setInterval(() => this.o.repl.interrupt(), 250);
     try {
       while (!this.endReason) {
-        const events = await this.o.repl.read();
+        const runs = await this.o.repl.read();
         this.o.applier.throwIfFailed();
         // read() returns [] when interrupted (timer, stop) or once the stream ended; it throws on failure.
-        if (events.length === 0 && this.o.repl.finished) this.endReason = 'stream_ended';
-        for (let i = 0; i < events.length && !this.endReason; i++) await this.handle(events[i]!);
+        if (runs.length === 0 && this.o.repl.finished) this.endReason = 'stream_ended';
+        for (let i = 0; i < runs.length && !this.endReason; i++) {
+          const run = runs[i]!;
+          for (let o = 0; o < run.length && !this.endReason; ) {
+            const event = decodeStreamMessage(run, o);
+            o = streamMessageEnd(run, o);
+            if (!event) continue;
+            // Row changes are handled synchronously; only what needs the target returns a promise.
+            const p = this.handle(event);
+            if (p) await p;
+          }
+        }
         if (!this.inTxn && !this.endReason) await this.maybeCommit(false);
         this.checkServerTime();
         if (this.stopRequested && !this.inTxn && !this.endReason) this.endReason = 'stopped';
@@ -131,40 +143,39 @@ export class CdcSession {
     }
   }
 
-  private async handle(ev: StreamEvent): Promise<void> {
-    if (ev.kind === 'keepalive') {
-      this.received = maxLsn(this.received, ev.walEnd);
-      if (this.quiet) {
-        this.idle = maxLsn(this.idle, ev.walEnd);
-        if (this.o.stopAt?.kind === 'commit_time' && ev.serverTime >= this.o.stopAt.at) this.endReason = 'commit_time';
-        if (this.o.stopAtLsn !== undefined && ev.walEnd >= this.o.stopAtLsn) this.endReason = 'reached_lsn';
-      }
-      if (ev.replyRequested) this.sendFeedback(false);
-      return;
-    }
-    this.received = maxLsn(this.received, ev.walEnd);
-    this.lastEventAt = Date.now();
-    const m = ev.message;
+  /** One message; returns a promise only when it must wait for the target (commit, relation, DDL, a flush). */
+  private handle(m: StreamEvent): Promise<void> | undefined {
     switch (m.tag) {
+      case 'keepalive':
+        this.received = maxLsn(this.received, m.walEnd);
+        if (this.quiet) {
+          this.idle = maxLsn(this.idle, m.walEnd);
+          if (this.o.stopAt?.kind === 'commit_time' && m.serverTime >= this.o.stopAt.at) this.endReason = 'commit_time';
+          if (this.o.stopAtLsn !== undefined && m.walEnd >= this.o.stopAtLsn) this.endReason = 'reached_lsn';
+        }
+        if (m.replyRequested) this.sendFeedback(false);
+        return undefined;
       case 'begin':
+        this.lastEventAt = Date.now();
         this.skipTxn = m.finalLsn < this.o.skipBefore;
         if (!this.skipTxn && this.o.stopAtLsn !== undefined && m.finalLsn >= this.o.stopAtLsn) {
           this.endReason = 'reached_lsn';
-          return;
+          return undefined;
         }
         if (!this.skipTxn && this.o.stopAt?.kind === 'commit_time' && m.commitTime > this.o.stopAt.at) {
           // This transaction is past the stop point: end before it.
           this.endReason = 'commit_time';
-          return;
+          return undefined;
         }
         this.inTxn = true;
         this.txnHasRows = false;
         this.txnFinal = m.finalLsn;
         this.o.applier.lenient = m.finalLsn < this.o.lenientBefore;
-        return;
+        return undefined;
       case 'commit':
+        this.received = maxLsn(this.received, m.endLsn);
         this.inTxn = false;
-        if (this.skipTxn) return;
+        if (this.skipTxn) return undefined;
         if (this.txnHasRows) {
           this.lastCommit = { lsn: m.endLsn, time: m.commitTime };
         } else if (!this.o.applier.dirty && !this.o.applier.committing) {
@@ -173,60 +184,54 @@ export class CdcSession {
         }
         if (this.stopRequested) {
           this.endReason = 'stopped';
-          return;
+          return undefined;
         }
-        await this.maybeCommit(true);
-        return;
-      case 'relation': {
-        // Relations reads the target's catalogue on the apply connection.
-        await this.o.applier.settle();
-        const change = await this.o.relations.onRelation(m.relationId, m.schema, m.name, m.columns);
-        if (change.relation && change.ddl.length > 0) {
-          for (const sql of change.ddl) await this.o.applier.ddl(change.relation.apply, sql);
-          this.txnHasRows = true;
-        }
-        return;
-      }
+        return this.maybeCommit(true);
+      case 'relation':
+        return this.onRelation(m.relationId, m.schema, m.name, m.columns);
       case 'insert': {
         const rel = this.relation(m.relationId);
-        if (!rel) return;
+        if (!rel) return undefined;
         this.row();
-        const p = this.o.applier.insert(rel.apply, toRow(rel, m.newTuple));
-        if (p) await p;
-        return;
+        return this.o.applier.insert(rel.apply, toRow(rel, m.newTuple));
       }
       case 'update': {
         const rel = this.relation(m.relationId);
-        if (!rel) return;
+        if (!rel) return undefined;
         this.row();
         const row = toRow(rel, m.newTuple);
         const old = m.oldTuple ?? m.keyTuple;
         const oldRow = old ? toRow(rel, old) : undefined;
         const match = m.oldTuple ? identityRow(rel, m.oldTuple, true) : identityRow(rel, m.keyTuple ?? m.newTuple, false);
-        const p = this.o.applier.update(rel.apply, row, oldRow, match);
-        if (p) await p;
-        return;
+        return this.o.applier.update(rel.apply, row, oldRow, match);
       }
       case 'delete': {
         const rel = this.relation(m.relationId);
-        if (!rel) return;
+        if (!rel) return undefined;
         this.row();
         const old = m.oldTuple ?? m.keyTuple;
         const keyed = rel.apply.keyIdx.length > 0;
-        const p = this.o.applier.delete(rel.apply, old ? (keyed ? toRow(rel, old) : identityRow(rel, old, m.oldTuple !== undefined)) : undefined);
-        if (p) await p;
-        return;
+        return this.o.applier.delete(rel.apply, old ? (keyed ? toRow(rel, old) : identityRow(rel, old, m.oldTuple !== undefined)) : undefined);
       }
       case 'truncate': {
-        if (this.skipTxn) return;
+        if (this.skipTxn) return undefined;
         const rels = m.relationIds.map((id) => this.o.relations.get(id)).filter((r): r is MappedRelation => !!r);
-        if (rels.length === 0) return;
+        if (rels.length === 0) return undefined;
         this.txnHasRows = true;
-        await this.o.applier.truncate(rels.map((r) => r.apply));
-        return;
+        return this.o.applier.truncate(rels.map((r) => r.apply));
       }
       default:
-        return; // origin, type, message: nothing to apply
+        return undefined; // origin, type, message: nothing to apply
+    }
+  }
+
+  private async onRelation(relationId: number, schema: string, name: string, columns: RelationColumn[]): Promise<void> {
+    // Relations reads the target's catalogue on the apply connection.
+    await this.o.applier.settle();
+    const change = await this.o.relations.onRelation(relationId, schema, name, columns);
+    if (change.relation && change.ddl.length > 0) {
+      for (const sql of change.ddl) await this.o.applier.ddl(change.relation.apply, sql);
+      this.txnHasRows = true;
     }
   }
 
@@ -246,18 +251,14 @@ export class CdcSession {
     if (this.rowsInTarget++ === 0) this.targetTxnStarted = Date.now();
   }
 
-  /** At a source commit boundary: commit the target transaction when the mode says so. */
-  private async maybeCommit(atCommitMessage: boolean): Promise<void> {
-    if (!this.o.applier.dirty || !this.lastCommit) return;
-    if (!this.o.batchApply) {
-      if (atCommitMessage) await this.commit();
-      else await this.commitIfDirty();
-      return;
-    }
+  /** At a source commit boundary: commit the target transaction when the mode says so (a promise only then). */
+  private maybeCommit(atCommitMessage: boolean): Promise<void> | undefined {
+    if (!this.o.applier.dirty || !this.lastCommit) return undefined;
+    if (!this.o.batchApply) return this.commit();
     const big = this.rowsInTarget >= this.o.batchRows;
     const old = Date.now() - this.targetTxnStarted >= this.o.batchTimeoutMs;
     const caughtUp = !atCommitMessage && !this.o.repl.hasPending;
-    if (big || old || caughtUp) await this.commit();
+    return big || old || caughtUp ? this.commit() : undefined;
   }
 
   private async commitIfDirty(): Promise<void> {
