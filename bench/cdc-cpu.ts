@@ -112,6 +112,8 @@ async function main(): Promise<void> {
         batchApply: true,
         batchRows: 5_000,
         batchTimeoutMs: 1_000,
+        minTransactionSize: 1_000,
+        commitTimeoutMs: 1_000,
         stopAtLsn: end,
         onCommit: () => undefined,
         onTick: () => undefined,

@@ -437,6 +437,8 @@ export class TaskRunner implements RunningTask {
       batchApply: this.settings.TargetMetadata.BatchApplyEnabled,
       batchRows: tuning.BatchSplitSize > 0 ? Math.min(tuning.BatchSplitSize, 5_000) : 5_000,
       batchTimeoutMs: Math.max(1, tuning.BatchApplyTimeoutMin) * 1000,
+      minTransactionSize: Math.min(tuning.MinTransactionSize, 5_000),
+      commitTimeoutMs: tuning.CommitTimeout * 1000,
       ...(stopAt ? { stopAt } : {}),
       ...(this.stopAtLsn !== undefined ? { stopAtLsn: this.stopAtLsn } : {}),
       onCommit: (c) => this.committed(c.counts, c.checkpoint),

@@ -50,6 +50,14 @@ export interface CdcSessionOptions {
   batchRows: number;
   /** Batch mode: commit a batch at the latest after this long. */
   batchTimeoutMs: number;
+  /**
+   * Transactional mode: consecutive source transactions are grouped into one target transaction
+   * until it holds this many changes (ChangeProcessingTuning.MinTransactionSize; 0 = one target
+   * transaction per source transaction) ...
+   */
+  minTransactionSize: number;
+  /** ... or it is this old (CommitTimeout), or the stream has nothing more queued. */
+  commitTimeoutMs: number;
   stopAt?: CdcStop;
   /** End once every transaction committed before this LSN is applied (StopTaskCachedChangesApplied). */
   stopAtLsn?: Lsn;
@@ -251,12 +259,18 @@ export class CdcSession {
     if (this.rowsInTarget++ === 0) this.targetTxnStarted = Date.now();
   }
 
-  /** At a source commit boundary: commit the target transaction when the mode says so (a promise only then). */
+  /**
+   * At a source commit boundary: commit the target transaction when the mode says so (a promise
+   * only then). Both modes end target transactions only at source commits, in source order, so
+   * the target always shows the source as of some commit; transactional apply groups small source
+   * transactions as AWS DMS does (MinTransactionSize / CommitTimeout), batch apply nets bigger
+   * batches. Either way a quiet stream commits at once, so latency stays low when load is light.
+   */
   private maybeCommit(atCommitMessage: boolean): Promise<void> | undefined {
     if (!this.o.applier.dirty || !this.lastCommit) return undefined;
-    if (!this.o.batchApply) return this.commit();
-    const big = this.rowsInTarget >= this.o.batchRows;
-    const old = Date.now() - this.targetTxnStarted >= this.o.batchTimeoutMs;
+    const [rows, timeoutMs] = this.o.batchApply ? [this.o.batchRows, this.o.batchTimeoutMs] : [this.o.minTransactionSize, this.o.commitTimeoutMs];
+    const big = this.rowsInTarget >= rows;
+    const old = Date.now() - this.targetTxnStarted >= timeoutMs;
     const caughtUp = !atCommitMessage && !this.o.repl.hasPending;
     return big || old || caughtUp ? this.commit() : undefined;
   }
