@@ -232,7 +232,8 @@ export async function readSourceCatalog(client: pg.Client, opts: ReadCatalogOpti
  * md5 over, per relation, the OID and the row version (xmin) of every catalog row the readers look
  * at: the pg_class and pg_namespace rows, every pg_attribute row (dropped ones included), the
  * pg_index rows and their indexes' pg_class rows, the pg_constraint rows, the pg_type rows of the
- * column types (with their element and base types) and the pg_enum rows of enum types. Every DDL
+ * column types (with their element and base types, and those types' schemas), the pg_enum rows of
+ * enum types and the pg_collation rows of the columns' collations. Every DDL
  * writes a new version of at least one of these rows (a new xmin), and a table dropped and
  * created again has a new OID, so equal stamps mean an unchanged catalog.
  *
@@ -255,10 +256,15 @@ const STAMP_PARTS = `
   SELECT r.key, 'k' || co.oid::text || ':' || co.xmin::text
     FROM rels r JOIN pg_constraint co ON co.conrelid = r.oid
   UNION ALL
-  SELECT r.key, 't' || t.oid::text || ':' || t.xmin::text
+  SELECT r.key, 't' || t.oid::text || ':' || t.xmin::text || ':' || tn.xmin::text
     FROM rels r JOIN pg_attribute a ON a.attrelid = r.oid AND a.attnum > 0
     JOIN pg_type at ON at.oid = a.atttypid
     JOIN pg_type t ON t.oid IN (at.oid, at.typelem, at.typbasetype)
+    JOIN pg_namespace tn ON tn.oid = t.typnamespace
+  UNION ALL
+  SELECT r.key, 'l' || co.oid::text || ':' || co.xmin::text
+    FROM rels r JOIN pg_attribute a ON a.attrelid = r.oid AND a.attnum > 0
+    JOIN pg_collation co ON co.oid = a.attcollation
   UNION ALL
   SELECT r.key, 'e' || e.oid::text || ':' || e.xmin::text
     FROM rels r JOIN pg_attribute a ON a.attrelid = r.oid AND a.attnum > 0
