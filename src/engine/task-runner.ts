@@ -38,14 +38,14 @@ import { Relations } from './cdc/relations.js';
 import type { TablePlanner } from './cdc/relations.js';
 import { SourceMonitor } from './cdc/source-monitor.js';
 import { formatCheckpoint, parseCdcStartPosition, parseCdcStopPosition, parseCheckpoint } from './checkpoint.js';
-import { PreparedTargets, sourceCatalog, takePrepared } from './prepared-catalog.js';
-import type { PreparedCatalog } from './prepared-catalog.js';
 import type { CdcStop } from './checkpoint.js';
 import type { RunningTask, TableStats, TaskOutcome, TaskReporter, TaskSpec, TaskStats } from './contracts.js';
 import { controlTables, deleteTxnState, ensureControlTables, insertSuspendedTable, readTxnState, upsertStatus, writeTxnState } from './control-tables.js';
 import type { CatchUp, ControlTables, TxnState } from './control-tables.js';
 import { runFullLoad } from './full-load/index.js';
 import type { FullLoadResult } from './full-load/index.js';
+import { PreparedTargets, sourceCatalog, takePrepared } from './prepared-catalog.js';
+import type { PreparedCatalog } from './prepared-catalog.js';
 
 const STOP = {
   normal: 'Stop Reason NORMAL',

@@ -41,7 +41,8 @@ async function testConnection(spec: EndpointConnectionSpec): Promise<void> {
 /** Reads a task's catalog ahead of its start here (prepare-task); the engine loads on first use. */
 async function prepareTask(spec: TaskSpec, ttlSeconds: number): Promise<PrepareTaskResult> {
   const { prepareTask: prepare } = await import('../engine/prepared-catalog.js');
-  return prepare(spec, Math.max(1, Math.min(ttlSeconds, 3600)) * 1000);
+  const seconds = Number.isFinite(ttlSeconds) ? Math.max(1, Math.min(ttlSeconds, 3600)) : 900;
+  return prepare(spec, seconds * 1000);
 }
 
 export class InstanceRuntime {
