@@ -94,6 +94,8 @@ export async function prepareTask(spec: TaskSpec, ttlMs: number): Promise<Prepar
     if (prepared.size >= MAX_PREPARED) prepared.delete(prepared.keys().next().value!);
     const entry: PreparedCatalog = { taskArn: spec.taskArn, key: fingerprint(spec), preparedAt: now, expiresAt: now + ttlMs, sourceStamp, catalog, targets };
     prepared.set(spec.taskArn, entry);
+    // Freed when it expires even if nothing starts the task here (the timer does not keep the process up).
+    setTimeout(() => sweep(Date.now()), ttlMs + 1000).unref();
     return {
       taskArn: spec.taskArn,
       sourceTables: catalog.length,
