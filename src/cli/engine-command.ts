@@ -261,7 +261,7 @@ function registerUpgradeCommand(program: Command): void {
     .helpGroup('Service:')
     .requiredOption('--source-replication-instance-arn <arn>', 'the instance whose tasks move (the one to upgrade)')
     .requiredOption('--target-replication-instance-arn <arn>', 'the instance they move to (e.g. on the newer engine version)')
-    .option('--max-concurrent <n>', 'tasks handed over at the same time (default 1)')
+    .option('--max-concurrent <n>', 'tasks handed over at the same time (default 1); with --dry-run, tasks checked at the same time (default 4)')
     .option('--max-cdc-latency-seconds <s>', 'health gate: CDC latency a resumed task must be under (default 30)')
     .option('--health-check-timeout-seconds <s>', 'how long a resumed task has to pass the health gate (default 120)')
     .option('--dry-run', 'run every check of each task\'s handover and print the plan with what would block it; change nothing (exit 254 if a task would block)')

@@ -11,9 +11,12 @@
  * ## API for other parts of the control plane (`app.instances`)
  *
  * - `request(instanceArn, message, timeoutMs = 30000): Promise<unknown>` — sends a control request
- *   (`start-task`, `stop-task`, `reload-tables`, `test-connection`; see ControlRequest in
- *   src/instance/protocol.ts) with a fresh requestId; resolves with the reply's `result`; rejects
- *   with `Error(reply.error)`, or on timeout, or when the instance is not connected or disconnects.
+ *   (`start-task`, `stop-task`, `reload-tables`, `test-connection`, `prepare-task`; see
+ *   ControlRequest in src/instance/protocol.ts) with a fresh requestId; resolves with the reply's
+ *   `result`; rejects with `Error(reply.error)`, or on timeout, or when the instance is not
+ *   connected or disconnects; rejects with `UnsupportedRequestError`, sending nothing, when the
+ *   instance's protocol version (its engine bundle) predates the request.
+ * - `protocolOf(instanceArn)` — the protocol version the connected process said hello with.
  * - `isConnected(instanceArn): boolean` — the process said hello and its connection is open.
  * - `processInfo(instanceArn)` — pid, connected flag and the last heartbeat (RSS, storage used,
  *   running task ARNs).
@@ -42,6 +45,7 @@ import type { App } from './app.js';
 import { JsonLineChannel } from '../instance/json-lines.js';
 import {
   SUPPORTED_PROTOCOL_VERSIONS,
+  requestSupported,
   type ControlMessage,
   type ControlRequest,
   type HeartbeatMessage,
@@ -70,6 +74,18 @@ const GiB = 1024 ** 3;
 const LOW_STORAGE_RATIO = 0.9;
 
 export type { InstanceEventNote };
+
+/** The instance's engine speaks a protocol version without this request (an older engine bundle). */
+export class UnsupportedRequestError extends Error {
+  constructor(
+    readonly requestType: string,
+    readonly protocol: number,
+    instanceArn: string,
+  ) {
+    super(`replication instance ${instanceArn} speaks internal protocol ${protocol}, which has no ${requestType} request`);
+    this.name = 'UnsupportedRequestError';
+  }
+}
 
 export interface InstanceProcessInfo {
   pid?: number;
@@ -101,6 +117,8 @@ interface Managed {
   expectingExit: boolean;
   token?: string;
   channel?: JsonLineChannel;
+  /** The protocol version the connected process said hello with. */
+  protocol?: number;
   connectedAt?: number;
   /** Events to record when the next hello arrives (what that hello completes). */
   onHello: InstanceEventNote[];
@@ -248,6 +266,8 @@ export class InstanceSupervisor extends EventEmitter<InstanceSupervisorEvents> {
     if (!m || !channel?.isOpen) {
       return Promise.reject(new Error(`replication instance ${instanceArn} is not connected`));
     }
+    const protocol = m.protocol ?? 1;
+    if (!requestSupported(protocol, message.type)) return Promise.reject(new UnsupportedRequestError(message.type, protocol, instanceArn));
     const requestId = randomUUID();
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -257,6 +277,11 @@ export class InstanceSupervisor extends EventEmitter<InstanceSupervisorEvents> {
       m.requests.set(requestId, { resolve, reject, timer });
       channel.send({ ...message, requestId });
     });
+  }
+
+  protocolOf(instanceArn: string): number | undefined {
+    const m = this.managed.get(instanceArn);
+    return m?.channel?.isOpen ? m.protocol : undefined;
   }
 
   isConnected(instanceArn: string): boolean {
@@ -426,6 +451,7 @@ export class InstanceSupervisor extends EventEmitter<InstanceSupervisorEvents> {
     }
     if (m.channel) m.channel.close('replaced by a new connection');
     m.channel = channel;
+    m.protocol = hello.protocol;
     m.connectedAt = Date.now();
     m.lastSeen = m.connectedAt;
     channel.send({ type: 'welcome', protocol: hello.protocol } satisfies ControlMessage);

@@ -243,8 +243,14 @@ export class TaskScheduler {
 
   /** The spec the instance runs the task from. */
   buildSpec(doc: TaskDoc, startType: StartType): TaskSpec {
-    const workDir = taskWorkDir(this.app.config.dataDir, doc.ReplicationInstanceArn, doc.ReplicationTaskArn);
-    mkdirSync(workDir, { recursive: true });
+    const spec = this.specFor(doc, startType, doc.ReplicationInstanceArn);
+    mkdirSync(spec.workDir, { recursive: true });
+    return spec;
+  }
+
+  /** The spec the task would run from on `instanceArn` (nothing created: prepare-task sends it ahead of a move). */
+  specFor(doc: TaskDoc, startType: StartType, instanceArn: string): TaskSpec {
+    const workDir = taskWorkDir(this.app.config.dataDir, instanceArn, doc.ReplicationTaskArn);
     return {
       taskArn: doc.ReplicationTaskArn,
       taskIdentifier: doc.ReplicationTaskIdentifier,

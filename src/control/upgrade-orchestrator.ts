@@ -7,7 +7,10 @@
  *   preparing     B checks it can take the task (storage, endpoints reachable from B) and what
  *                 the resume needs holds (source catalog of the mapped tables, slot, publication,
  *                 target tables: handover-checks.ts) while the task still runs on A, so a problem
- *                 is a refusal before the handover and the expensive part is done beforehand
+ *                 is a refusal before the handover; then B reads the task's catalog ahead of the
+ *                 resume (prepare-task, src/engine/prepared-catalog.ts), so the resume on B only
+ *                 checks it is still current instead of reading it. B on an engine bundle older
+ *                 than prepare-task (protocol 1) is logged and skipped: its resume reads the catalog.
  *   stopping      StopReplicationTask; the engine drains and writes its checkpoint   -+
  *   moving        MoveReplicationTask to B                                            | handover
  *   resuming      StartReplicationTask resume-processing on B, until `running`       -+
@@ -31,8 +34,10 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFile
 import { join } from 'node:path';
 import type { App } from './app.js';
 import { checkHandover } from './handover-checks.js';
+import { UnsupportedRequestError } from './instance-supervisor.js';
 import { checkTargetCanTake, engineCompatibilityFault, requestMove, storageTakenGb, taskStorageReservationGb } from './task-move.js';
 import { getTask, taskEvent, type TaskDoc } from './task-record.js';
+import type { PrepareTaskResult } from '../instance/protocol.js';
 import { invalidCombination, invalidParameter, invalidState, notFound, quotaExceeded } from '../model/faults.js';
 
 export type UpgradeStatus = 'planned' | 'running' | 'succeeded' | 'failed' | 'interrupted';
@@ -91,6 +96,12 @@ const POLL_MS = 10;
 const STOP_TIMEOUT_MS = 600_000;
 const MOVE_TIMEOUT_MS = 120_000;
 const START_TIMEOUT_MS = 120_000;
+/** How long B keeps a task's prepared catalog: past the longest stop (drain) and move of the task. */
+const PREPARE_TTL_SECONDS = 900;
+const PREPARE_TIMEOUT_MS = 60_000;
+/** Tasks a dry run checks at once when no MaxConcurrent is given. */
+const DRY_RUN_CONCURRENCY = 4;
+const POSTGRES_ENGINES = ['postgres', 'aurora-postgresql'];
 
 /** After a control-plane restart, how long the upgrade waits for both instance processes to reconnect. */
 const RECONNECT_TIMEOUT_MS = 60_000;
@@ -185,7 +196,7 @@ export class UpgradeOrchestrator {
   /** Plans, and unless it is a dry run, starts the upgrade in the background. */
   async begin(req: UpgradeRequest): Promise<UpgradeRecord> {
     const record = this.plan(req);
-    if (req.dryRun) return this.checkPlan(record);
+    if (req.dryRun) return this.checkPlan(record, req.maxConcurrent ?? DRY_RUN_CONCURRENCY);
     record.Status = 'running';
     this.active.set(record.UpgradeId, record);
     this.save(record);
@@ -197,13 +208,15 @@ export class UpgradeOrchestrator {
   /**
    * The dry run: every check the upgrade would make before each handover (B can take the task;
    * for running tasks also what the resume needs, handover-checks.ts), nothing stopped or moved.
-   * Each task gets its `Preparation` or the `WouldBlock` reason; nothing is persisted.
+   * Each task gets its `Preparation` or the `WouldBlock` reason; nothing is persisted (and B
+   * prepares nothing). Up to `concurrency` tasks are checked at once; the report keeps the plan's
+   * order whatever order the checks end in.
    */
-  private async checkPlan(record: UpgradeRecord): Promise<UpgradeRecord> {
-    for (const entry of record.Tasks) {
+  private async checkPlan(record: UpgradeRecord, concurrency: number): Promise<UpgradeRecord> {
+    const check = async (entry: UpgradeTaskEntry): Promise<void> => {
       const doc = getTask(this.app, entry.ReplicationTaskArn);
       try {
-        if (entry.Action === 'move-and-resume') entry.Preparation = await this.prepare(doc, record.TargetReplicationInstanceArn);
+        if (entry.Action === 'move-and-resume') entry.Preparation = await this.prepare(doc, record.TargetReplicationInstanceArn, false);
         else {
           // Resting tasks are only moved: the move's own checks are all that applies.
           await checkTargetCanTake(this.app, doc, record.TargetReplicationInstanceArn);
@@ -212,7 +225,12 @@ export class UpgradeOrchestrator {
       } catch (err) {
         entry.WouldBlock = err instanceof Error ? err.message : String(err);
       }
-    }
+    };
+    const queue = [...record.Tasks];
+    const worker = async (): Promise<void> => {
+      for (let entry = queue.shift(); entry; entry = queue.shift()) await check(entry);
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, queue.length)) }, worker));
     const blocked = record.Tasks.filter((e) => e.WouldBlock !== undefined);
     record.Message = blocked.length
       ? `Dry run: ${blocked.length} of ${record.Tasks.length} task(s) would halt the upgrade: ${blocked.map((e) => `${e.ReplicationTaskIdentifier}: ${e.WouldBlock}`).join('; ')}.`
@@ -382,7 +400,7 @@ export class UpgradeOrchestrator {
           case 'running':
             if (!resume) throw new Error('the task started running after the upgrade began; run the upgrade again');
             this.step(record, entry, 'preparing');
-            entry.Preparation = await this.prepare(doc, to);
+            entry.Preparation = await this.prepare(doc, to, true);
             entry.StopRequestedAt = new Date().toISOString();
             this.step(record, entry, 'stopping');
             this.app.tasks.stopTask(arn);
@@ -440,10 +458,42 @@ export class UpgradeOrchestrator {
     }
   }
 
-  /** B takes the task (storage, endpoints from B) and the resume's catalog needs hold; a summary for the record. */
-  private async prepare(doc: TaskDoc, to: string): Promise<string> {
+  /**
+   * B takes the task (storage, endpoints from B) and the resume's catalog needs hold; with `warm`,
+   * B then reads the task's catalog ahead of the resume. A summary for the record.
+   */
+  private async prepare(doc: TaskDoc, to: string, warm: boolean): Promise<string> {
     await checkTargetCanTake(this.app, doc, to);
-    return checkHandover(this.app, doc);
+    const checks = await checkHandover(this.app, doc);
+    const warmed = warm ? await this.warm(doc, to) : undefined;
+    return warmed ? `${checks}; ${warmed}` : checks;
+  }
+
+  /**
+   * prepare-task on B: B opens both endpoints and reads the catalog the resume needs, kept there
+   * for PREPARE_TTL_SECONDS. Never fails the upgrade (without it the resume reads the catalog
+   * itself, as before): an engine bundle on B that predates the request is logged and skipped.
+   */
+  private async warm(doc: TaskDoc, to: string): Promise<string | undefined> {
+    const name = this.name(to);
+    const spec = this.app.tasks.specFor(doc, 'resume-processing', to);
+    if (!POSTGRES_ENGINES.includes(spec.source.engineName) || !POSTGRES_ENGINES.includes(spec.target.engineName)) return undefined;
+    const log = { taskArn: doc.ReplicationTaskArn, instanceArn: to };
+    try {
+      const r = (await this.app.instances.request(to, { type: 'prepare-task', spec, ttlSeconds: PREPARE_TTL_SECONDS }, PREPARE_TIMEOUT_MS)) as PrepareTaskResult;
+      return `catalog prepared on ${name} (${r.plannedTables} mapped table(s), ${r.targetTables} on the target)`;
+    } catch (err) {
+      if (err instanceof UnsupportedRequestError) {
+        this.app.log.info(
+          { ...log, protocol: err.protocol },
+          `cascading upgrade: ${name} runs an engine speaking internal protocol ${err.protocol}, which has no prepare-task; falling back: the resume on ${name} reads the catalog itself`,
+        );
+        return `catalog not prepared on ${name}: its engine (protocol ${err.protocol}) predates prepare-task, so the resume reads it`;
+      }
+      const reason = err instanceof Error ? err.message : String(err);
+      this.app.log.warn({ ...log, err }, `cascading upgrade: ${name} could not prepare the task's catalog; the resume reads it itself`);
+      return `catalog not prepared on ${name} (${reason}), so the resume reads it`;
+    }
   }
 
   /** Puts a failed task back as it was on A. Returns undefined when done, or why it could not. */

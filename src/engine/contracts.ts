@@ -113,6 +113,18 @@ export interface TaskReporter {
   event(message: string, categories: string[]): void;
 }
 
+/** What an instance answers to prepare-task (src/engine/prepared-catalog.ts). */
+export interface PrepareTaskResult {
+  taskArn: string;
+  /** Tables and views in the source catalog, and how many of them the task's mappings select. */
+  sourceTables: number;
+  plannedTables: number;
+  /** Mapped tables whose target catalog was read (the ones that exist on the target). */
+  targetTables: number;
+  tookMs: number;
+  expiresAt: string;
+}
+
 /** A task running inside a replication instance. */
 export interface RunningTask {
   /** Drains in-flight apply, writes the checkpoint, releases the slot; resolves when stopped. */

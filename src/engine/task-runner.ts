@@ -44,6 +44,8 @@ import { controlTables, deleteTxnState, ensureControlTables, insertSuspendedTabl
 import type { CatchUp, ControlTables, TxnState } from './control-tables.js';
 import { runFullLoad } from './full-load/index.js';
 import type { FullLoadResult } from './full-load/index.js';
+import { PreparedTargets, sourceCatalog, takePrepared } from './prepared-catalog.js';
+import type { PreparedCatalog } from './prepared-catalog.js';
 
 const STOP = {
   normal: 'Stop Reason NORMAL',
@@ -100,6 +102,9 @@ export class TaskRunner implements RunningTask {
   private readonly reloadQueue: { SchemaName: string; TableName: string }[] = [];
   private pausedAt: { lsn: Lsn; seq: number } | undefined;
   private retainedWalBytes: number | undefined;
+  /** The catalog prepared on this instance for this start (prepare-task), until the first attempt uses it. */
+  private prepared: PreparedCatalog | undefined;
+  private preparedTargets: PreparedTargets | undefined;
   readonly done: Promise<void>;
 
   constructor(
@@ -116,6 +121,7 @@ export class TaskRunner implements RunningTask {
     this.publication = typeof slot === 'string' && slot !== '' ? slot : taskPublicationName(spec.taskResourceId);
     this.startType = spec.startType;
     this.checkpoint = spec.recoveryCheckpoint;
+    this.prepared = takePrepared(spec);
     const now = new Date().toISOString();
     this.taskStats = { StartDate: now, ...(spec.startType === 'resume-processing' ? {} : { FreshStartDate: now }) };
     this.done = this.main();
@@ -230,7 +236,7 @@ export class TaskRunner implements RunningTask {
       });
       // awsdms_status gets its own connection: the apply connection is inside transactions.
       if (this.settings.ControlTablesSettings.StatusTableEnabled) this.statusDb = await open(spec.target, 'status');
-      const catalog = await readSourceCatalog(source, { includeViews: spec.migrationType === 'full-load' });
+      const catalog = await this.sourceCatalog(source);
       const planned = planTables(spec.tableMappings as TableMappings, catalog).map((t) => this.withTargetSchema(t));
       for (const t of planned) this.tableStat(t.source.schema, t.source.table);
       if (planned.length === 0 && this.settings.ErrorBehavior.FailOnNoTablesCaptured) {
@@ -406,7 +412,7 @@ export class TaskRunner implements RunningTask {
       },
     });
     await applier.init();
-    const relations = new Relations(target, this.planner(planned, source));
+    const relations = new Relations(target, this.planner(planned, source), this.preparedTargets);
 
     // The slot may still be held by the walsender of a task instance that just stopped.
     await waitSlotInactive(source, this.slotName, 15_000);
@@ -597,6 +603,29 @@ export class TaskRunner implements RunningTask {
   }
 
   // ---- mapping helpers ----
+
+  /**
+   * The source catalog: the one prepared on this instance (first attempt only) when the source's
+   * catalog stamp still matches it, otherwise read now. Its target tables are then offered to
+   * Relations, which checks each one's stamp again when the table's first change arrives.
+   */
+  private async sourceCatalog(source: pg.Client): Promise<SourceTableInfo[]> {
+    const p = this.prepared;
+    this.prepared = undefined;
+    const { catalog, used } = await sourceCatalog(source, this.spec, p);
+    if (!p) return catalog;
+    this.preparedTargets = new PreparedTargets(p.targets, (name) =>
+      this.reporter.event(`target table ${name} changed since the catalog was prepared on this replication instance: read again`, ['state change']),
+    );
+    const ago = ((Date.now() - p.preparedAt) / 1000).toFixed(1);
+    this.reporter.event(
+      used
+        ? `used the catalog prepared on this replication instance ${ago} s ago: source catalog unchanged (${catalog.length} table(s)); ${p.targets.size} target table(s) checked again as their first change arrives`
+        : `the catalog prepared on this replication instance ${ago} s ago is stale (the source catalog changed since): read again; ${p.targets.size} target table(s) checked again as their first change arrives`,
+      ['state change'],
+    );
+    return catalog;
+  }
 
   private withTargetSchema(t: PlannedTable): PlannedTable {
     const schema = this.settings.TargetMetadata.TargetSchema;

@@ -6,13 +6,19 @@
  * and the per-instance token the control plane generated when it launched it; the control plane
  * answers `welcome` (or `refused` and closes). Public API keys are never used here.
  *
- * Versioning: PROTOCOL_VERSION is bumped on any incompatible change. The control plane accepts
- * every version in SUPPORTED_PROTOCOL_VERSIONS, so it can drive older engine bundles.
+ * Versioning: PROTOCOL_VERSION is bumped on any change an older peer would not understand: a
+ * new request type, or a changed message. The control plane accepts every version in
+ * SUPPORTED_PROTOCOL_VERSIONS, so it can drive older engine bundles, and sends a request only to
+ * an instance whose hello names a version that has it (REQUEST_SINCE; `requestSupported`).
+ *
+ *   1  start-task, stop-task, reload-tables, test-connection
+ *   2  prepare-task (the instance reads a task's catalog ahead of its start, see
+ *      src/engine/prepared-catalog.ts)
  */
-import type { CdcStats, EndpointConnectionSpec, TableStats, TaskOutcome, TaskSpec, TaskStats } from '../engine/contracts.js';
+import type { CdcStats, EndpointConnectionSpec, PrepareTaskResult, TableStats, TaskOutcome, TaskSpec, TaskStats } from '../engine/contracts.js';
 
-export const PROTOCOL_VERSION = 1;
-export const SUPPORTED_PROTOCOL_VERSIONS = [1];
+export const PROTOCOL_VERSION = 2;
+export const SUPPORTED_PROTOCOL_VERSIONS = [1, 2];
 
 // ---- instance -> control plane ----
 
@@ -115,6 +121,23 @@ export interface TestConnectionMessage {
   endpoint: EndpointConnectionSpec;
 }
 
+/**
+ * Protocol 2. Reads ahead, while the task still runs elsewhere, what the task's runner needs at its
+ * next start on this instance: opens the source and target connections and reads the source
+ * catalog and the mapped target tables, each with a catalog stamp. Kept for `ttlSeconds`; the
+ * runner uses it only if the stamps still match (src/engine/prepared-catalog.ts). Answers
+ * PrepareTaskResult.
+ */
+export interface PrepareTaskMessage {
+  type: 'prepare-task';
+  requestId: string;
+  spec: TaskSpec;
+  ttlSeconds: number;
+}
+
+/** The reply's result to prepare-task. */
+export type { PrepareTaskResult };
+
 export interface ShutdownMessage {
   type: 'shutdown';
   /** Stop running tasks first (they resume on the next start). */
@@ -128,10 +151,19 @@ export type ControlMessage =
   | StopTaskMessage
   | ReloadTablesMessage
   | TestConnectionMessage
+  | PrepareTaskMessage
   | ShutdownMessage;
 
 /** Control-plane messages that the instance answers with a `reply` carrying the same requestId. */
-export type ControlRequestMessage = StartTaskMessage | StopTaskMessage | ReloadTablesMessage | TestConnectionMessage;
+export type ControlRequestMessage = StartTaskMessage | StopTaskMessage | ReloadTablesMessage | TestConnectionMessage | PrepareTaskMessage;
+
+/** The protocol version that introduced each request; absent = version 1. */
+export const REQUEST_SINCE: Partial<Record<ControlRequestMessage['type'], number>> = { 'prepare-task': 2 };
+
+/** Whether an instance that said hello with protocol `protocol` understands request `type`. */
+export function requestSupported(protocol: number, type: ControlRequestMessage['type']): boolean {
+  return protocol >= (REQUEST_SINCE[type] ?? 1);
+}
 
 type WithoutRequestId<M> = M extends unknown ? Omit<M, 'requestId'> : never;
 

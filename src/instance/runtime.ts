@@ -11,7 +11,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { EndpointConnectionSpec } from '../engine/contracts.js';
+import type { EndpointConnectionSpec, TaskSpec } from '../engine/contracts.js';
 import { RUNNING_ENGINE_VERSION } from '../model/engine-versions.js';
 import type { InstanceConfig } from './instance-config.js';
 import { JsonLineChannel } from './json-lines.js';
@@ -21,6 +21,7 @@ import {
   type ControlMessage,
   type ControlRequestMessage,
   type InstanceMessage,
+  type PrepareTaskResult,
 } from './protocol.js';
 import { directoryBytes } from './storage.js';
 import { TaskHost } from './task-host.js';
@@ -35,6 +36,13 @@ export const STOP_TIMEOUT_MS = 10_000;
 async function testConnection(spec: EndpointConnectionSpec): Promise<void> {
   const connectors = await import('../connectors/index.js');
   await connectors.testConnection(spec);
+}
+
+/** Reads a task's catalog ahead of its start here (prepare-task); the engine loads on first use. */
+async function prepareTask(spec: TaskSpec, ttlSeconds: number): Promise<PrepareTaskResult> {
+  const { prepareTask: prepare } = await import('../engine/prepared-catalog.js');
+  const seconds = Number.isFinite(ttlSeconds) ? Math.max(1, Math.min(ttlSeconds, 3600)) : 900;
+  return prepare(spec, seconds * 1000);
 }
 
 export class InstanceRuntime {
@@ -139,6 +147,11 @@ export class InstanceRuntime {
         return this.host.reloadTables(msg.taskArn, msg.tables);
       case 'test-connection':
         return testConnection(msg.endpoint);
+      case 'prepare-task': {
+        const result = await prepareTask(msg.spec, msg.ttlSeconds);
+        this.log.info(result, 'task catalog prepared');
+        return result;
+      }
       default:
         throw new Error(`unknown message type "${(msg as { type: string }).type}"`);
     }

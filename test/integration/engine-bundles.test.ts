@@ -29,6 +29,7 @@ import {
 } from '@aws-sdk/client-database-migration-service';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { windowStartingAt } from '../../src/control/instance-maintenance.js';
+import { PROTOCOL_VERSION } from '../../src/instance/protocol.js';
 import { waitFor } from '../helpers/ports.js';
 import { startPostgres, type PostgresCluster } from '../helpers/postgres.js';
 import { OPENDMS_BIN, REPO_ROOT, startService, type RunningService } from '../helpers/service.js';
@@ -129,7 +130,7 @@ afterAll(async () => {
 
 it('installs the running build as a bundle at start', async () => {
   const manifest = JSON.parse(readFileSync(join(svc.dataDir, 'engines', RUNNING, 'engine.json'), 'utf8')) as Record<string, unknown>;
-  expect(manifest).toMatchObject({ version: RUNNING, protocolVersion: 1, checkpointVersions: { reads: ['V1'], writes: 'V1' } });
+  expect(manifest).toMatchObject({ version: RUNNING, protocolVersion: PROTOCOL_VERSION, checkpointVersions: { reads: ['V1'], writes: 'V1' } });
   expect(existsSync(join(svc.dataDir, 'engines', RUNNING, 'dist', 'src', 'bin', 'instance.js'))).toBe(true);
   expect(await versions()).toEqual({ [RUNNING]: 'DEFAULT_VERSION' });
 });

@@ -130,20 +130,25 @@ interface IndexRow {
 
 const REPLICA_IDENTITY: Record<string, SourceTableInfo['replicaIdentity']> = { d: 'default', n: 'nothing', f: 'full', i: 'index' };
 
+/** The relations readSourceCatalog reads (before its `tables` filter), over `pg_class c JOIN pg_namespace n`. */
+const CATALOG_RELATIONS = `c.relkind::text = ANY($1::text[])
+        AND NOT c.relispartition
+        AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+        AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'
+        AND ($2::text[] IS NULL OR n.nspname = ANY($2::text[]))`;
+
+const relationKinds = (opts: ReadCatalogOptions): string[] => (opts.includeViews ? ['r', 'p', 'v', 'm'] : ['r', 'p']);
+
 /** Reads the catalogue of the database `client` is connected to. */
 export async function readSourceCatalog(client: pg.Client, opts: ReadCatalogOptions = {}): Promise<SourceTableInfo[]> {
-  const kinds = opts.includeViews ? ['r', 'p', 'v', 'm'] : ['r', 'p'];
+  const kinds = relationKinds(opts);
   const tables = await client.query<TableRow>(
     `SELECT c.oid::int AS oid, n.nspname AS schema, c.relname AS table, c.relkind::text AS relkind,
             c.relreplident::text AS replident, c.reltuples::float8 AS reltuples,
             pg_relation_size(c.oid)::text AS size_bytes,
             (pg_relation_size(c.oid) + COALESCE(pg_total_relation_size(NULLIF(c.reltoastrelid, 0)), 0))::text AS total_bytes
        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-      WHERE c.relkind::text = ANY($1::text[])
-        AND NOT c.relispartition
-        AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-        AND n.nspname NOT LIKE 'pg\\_toast%' AND n.nspname NOT LIKE 'pg\\_temp\\_%'
-        AND ($2::text[] IS NULL OR n.nspname = ANY($2::text[]))
+      WHERE ${CATALOG_RELATIONS}
       ORDER BY n.nspname, c.relname`,
     [kinds, opts.schemas ?? null],
   );
@@ -219,6 +224,77 @@ export async function readSourceCatalog(client: pg.Client, opts: ReadCatalogOpti
       totalBytes: Number(r.total_bytes),
     } satisfies SourceTableInfo;
   });
+}
+
+/*
+ * Catalog stamps: one short text that changes whenever anything the catalog readers return could
+ * have changed, so a catalog read earlier can be reused without reading it again. A stamp is an
+ * md5 over, per relation, the OID and the row version (xmin) of every catalog row the readers look
+ * at: the pg_class and pg_namespace rows, every pg_attribute row (dropped ones included), the
+ * pg_index rows and their indexes' pg_class rows, the pg_constraint rows, the pg_type rows of the
+ * column types (with their element and base types, and those types' schemas), the pg_enum rows of
+ * enum types and the pg_collation rows of the columns' collations. Every DDL
+ * writes a new version of at least one of these rows (a new xmin), and a table dropped and
+ * created again has a new OID, so equal stamps mean an unchanged catalog.
+ *
+ * What it does not cover: statistics PostgreSQL updates in place (reltuples, relpages: the
+ * readers' size estimates, used only to split a full load). A change that does not matter (a
+ * GRANT, a TRUNCATE giving a new relfilenode) changes the stamp too: the catalog is read again.
+ * The stamp must be taken BEFORE the read it vouches for: a DDL in between then shows as a
+ * mismatch at the next comparison, never as a stale catalog passing.
+ */
+const STAMP_PARTS = `
+  SELECT r.key, 'c' || c.oid::text || ':' || c.xmin::text || ':' || n.xmin::text AS part
+    FROM rels r JOIN pg_class c ON c.oid = r.oid JOIN pg_namespace n ON n.oid = c.relnamespace
+  UNION ALL
+  SELECT r.key, 'a' || r.oid::text || ':' || a.attnum::text || ':' || a.xmin::text
+    FROM rels r JOIN pg_attribute a ON a.attrelid = r.oid AND a.attnum > 0
+  UNION ALL
+  SELECT r.key, 'i' || i.indexrelid::text || ':' || i.xmin::text || ':' || ic.xmin::text
+    FROM rels r JOIN pg_index i ON i.indrelid = r.oid JOIN pg_class ic ON ic.oid = i.indexrelid
+  UNION ALL
+  SELECT r.key, 'k' || co.oid::text || ':' || co.xmin::text
+    FROM rels r JOIN pg_constraint co ON co.conrelid = r.oid
+  UNION ALL
+  SELECT r.key, 't' || t.oid::text || ':' || t.xmin::text || ':' || tn.xmin::text
+    FROM rels r JOIN pg_attribute a ON a.attrelid = r.oid AND a.attnum > 0
+    JOIN pg_type at ON at.oid = a.atttypid
+    JOIN pg_type t ON t.oid IN (at.oid, at.typelem, at.typbasetype)
+    JOIN pg_namespace tn ON tn.oid = t.typnamespace
+  UNION ALL
+  SELECT r.key, 'l' || co.oid::text || ':' || co.xmin::text
+    FROM rels r JOIN pg_attribute a ON a.attrelid = r.oid AND a.attnum > 0
+    JOIN pg_collation co ON co.oid = a.attcollation
+  UNION ALL
+  SELECT r.key, 'e' || e.oid::text || ':' || e.xmin::text
+    FROM rels r JOIN pg_attribute a ON a.attrelid = r.oid AND a.attnum > 0
+    JOIN pg_type at ON at.oid = a.atttypid
+    JOIN pg_enum e ON e.enumtypid IN (at.oid, at.typelem)`;
+
+/** The stamp of everything readSourceCatalog(client, opts) would read (without `tables`), in one query. */
+export async function sourceCatalogStamp(client: pg.ClientBase, opts: Omit<ReadCatalogOptions, 'tables'> = {}): Promise<string> {
+  const r = await client.query<{ stamp: string }>(
+    `WITH rels AS (SELECT c.oid, ''::text AS key FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE ${CATALOG_RELATIONS})
+     SELECT md5(coalesce(string_agg(DISTINCT p.part, ',' ORDER BY p.part), '')) AS stamp FROM (${STAMP_PARTS}) p`,
+    [relationKinds(opts), opts.schemas ?? null],
+  );
+  return r.rows[0]!.stamp;
+}
+
+/**
+ * Per table (qualified, quoted name as `qualifiedName` prints it), the stamp of its catalog rows;
+ * a table that does not exist gets the stamp of nothing (never the stamp of a table).
+ */
+export async function tableStamps(client: pg.ClientBase, qualifiedNames: string[]): Promise<Map<string, string>> {
+  const r = await client.query<{ key: string; stamp: string }>(
+    `WITH names AS (SELECT DISTINCT unnest($1::text[]) AS key),
+          rels AS (SELECT key, to_regclass(key)::oid AS oid FROM names)
+     SELECT names.key, md5(coalesce(string_agg(DISTINCT p.part, ',' ORDER BY p.part), '')) AS stamp
+       FROM names LEFT JOIN (${STAMP_PARTS}) p ON p.key = names.key
+      GROUP BY names.key`,
+    [qualifiedNames],
+  );
+  return new Map(r.rows.map((row) => [row.key, row.stamp]));
 }
 
 function toColumn(c: ColumnRow): SourceColumnInfo {

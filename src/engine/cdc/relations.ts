@@ -9,7 +9,7 @@ import type { RelationColumn, TupleValue } from '../../connectors/postgres/pgout
 import { UNCHANGED_TOAST } from '../../connectors/postgres/pgoutput.js';
 import { qualifiedName, quoteIdent } from '../../connectors/postgres/sql.js';
 import type { PlannedTable } from '../../model/table-mappings.js';
-import type { ApplyTable, Row } from '../apply/apply-table.js';
+import type { ApplyTable, Row, TargetTableInfo } from '../apply/apply-table.js';
 import { buildApplyTable, readTargetTable } from '../apply/apply-table.js';
 
 export interface MappedRelation {
@@ -30,6 +30,11 @@ export interface TablePlanner {
   replan(schema: string, table: string): Promise<{ planned: PlannedTable; declarations: Map<string, string> } | undefined>;
 }
 
+/** Target tables read ahead (src/engine/prepared-catalog.ts): undefined = read the table now. */
+export interface PreparedTargetTables {
+  take(db: pg.ClientBase, schema: string, table: string): Promise<TargetTableInfo | undefined>;
+}
+
 export interface RelationChange {
   relation: MappedRelation | undefined;
   /** ALTER TABLE statements to run (in order, before the next change) to give the target the new columns. */
@@ -42,6 +47,7 @@ export class Relations {
   constructor(
     private readonly target: pg.ClientBase,
     private readonly planner: TablePlanner,
+    private readonly prepared?: PreparedTargetTables,
   ) {}
 
   get(relationId: number): MappedRelation | null | undefined {
@@ -63,7 +69,9 @@ export class Relations {
       const re = await this.planner.replan(schema, table);
       if (re) ({ planned, declarations } = re);
     }
-    const info = await readTargetTable(this.target, planned.target.schema, planned.target.table);
+    const info =
+      (await this.prepared?.take(this.target, planned.target.schema, planned.target.table)) ??
+      (await readTargetTable(this.target, planned.target.schema, planned.target.table));
     if (!info) throw new Error(`target table ${qualifiedName(planned.target.schema, planned.target.table)} does not exist`);
     const mapped = planned.columns.filter((pc) => sourceNames.includes(pc.source));
     for (const pc of mapped) {
