@@ -555,9 +555,8 @@ describe('account quota', () => {
     await expect(client.send(new CreateReplicationTaskCommand(taskInput('one-too-many', { ReplicationInstanceArn: spare[2]! })))).rejects.toMatchObject(
       fault('ResourceQuotaExceededFault', /account already has 600/),
     );
-    // Describe stays quick with the account full (the benchmark measures it properly).
-    const started = performance.now();
-    await client.send(new DescribeReplicationTasksCommand({ Filters: [{ Name: 'replication-task-id', Values: ['fill-1'] }] }));
-    expect(performance.now() - started).toBeLessThan(1000);
+    // Describe still answers with the account full (bench/control-plane.bench.ts measures how fast).
+    const found = await client.send(new DescribeReplicationTasksCommand({ Filters: [{ Name: 'replication-task-id', Values: ['fill-1'] }] }));
+    expect(found.ReplicationTasks).toHaveLength(1);
   }, 120_000);
 });
