@@ -20,6 +20,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import pg from 'pg';
 import { endpointSpec } from '../test/helpers/cdc-harness.js';
 import type { RunningTask, TaskOutcome, TaskReporter, TaskSpec } from '../src/engine/contracts.js';
 import { startTask } from '../src/engine/index.js';
@@ -108,8 +109,8 @@ function pgbench(c: PostgresCluster, args: string[], database = 'postgres'): Pro
  * made; a slot confirmed up to it could then still be short of that commit (the walsender
  * reports positions inside a large transaction it is still decoding).
  */
-const slotConfirmed = async (src: PostgresCluster, slot: string, lsn: string) =>
-  (await src.query<{ ok: boolean }>(`SELECT confirmed_flush_lsn >= $2::pg_lsn AS ok FROM pg_replication_slots WHERE slot_name = $1`, [slot, lsn])).rows[0]?.ok === true;
+const slotConfirmed = async (monitor: pg.Client, slot: string, lsn: string) =>
+  (await monitor.query<{ ok: boolean }>(`SELECT confirmed_flush_lsn >= $2::pg_lsn AS ok FROM pg_replication_slots WHERE slot_name = $1`, [slot, lsn])).rows[0]?.ok === true;
 
 const digest = async (c: PostgresCluster, database: string) =>
   (
@@ -131,6 +132,11 @@ export async function run(): Promise<void> {
     }
     // The target-only column that timestamps each apply (for the latency phase).
     await tgt.query('ALTER TABLE pgbench_history ADD COLUMN applied_at timestamptz DEFAULT clock_timestamp()', [], 'opendms');
+    // One connection polls the slots: a connection per poll (password auth, a backend forked on the
+    // source) every 50 ms cost CPU on both sides that competed with what is measured.
+    const monitor = new pg.Client({ host: src.host, port: src.port, user: src.user, password: src.password, database: 'postgres' });
+    await monitor.connect();
+    monitor.on('error', () => undefined);
     await src.query('CREATE PUBLICATION native_pub FOR TABLE pgbench_accounts, pgbench_branches, pgbench_tellers, pgbench_history');
     await src.query(`SELECT pg_create_logical_replication_slot('native_slot', 'pgoutput')`);
     // The opendms task's slot and checkpoint, taken at the same point, then stopped.
@@ -149,7 +155,7 @@ export async function run(): Promise<void> {
       [],
       'native',
     );
-    await until('native subscription caught up', () => slotConfirmed(src, 'native_slot', end));
+    await until('native subscription caught up', () => slotConfirmed(monitor, 'native_slot', end));
     const nativeMs = Date.now() - t0;
     await tgt.query('ALTER SUBSCRIPTION native_sub DISABLE', [], 'native');
 
@@ -158,7 +164,7 @@ export async function run(): Promise<void> {
     const cpu0 = process.cpuUsage();
     const resumed = await startAndWait(spec(src, tgt, 'opendms', 'resume-processing'));
     const startupMs = Date.now() - t0;
-    await until('opendms caught up', () => slotConfirmed(src, 'opendms_benchcdc', end));
+    await until('opendms caught up', () => slotConfirmed(monitor, 'opendms_benchcdc', end));
     const oursMs = Date.now() - t0;
     const cpu = process.cpuUsage(cpu0);
     if (profiler) console.log(`CPU profile of the catch-up: ${await profiler.stop(PROFILE!)}`);
@@ -172,6 +178,7 @@ export async function run(): Promise<void> {
     console.log(`ratio opendms/native: ${(nativeMs / oursMs).toFixed(2)}x (target >= 2x)`);
     if (CATCH_UP_ONLY) {
       await resumed.task.stop();
+      await monitor.end();
       return;
     }
 
@@ -180,7 +187,7 @@ export async function run(): Promise<void> {
     const mark = (await tgt.query<{ n: string }>('SELECT count(*)::text AS n FROM pgbench_history', [], 'opendms')).rows[0]!.n;
     await pgbench(src, ['-n', '-c', String(CLIENTS), '-R', String(half), '-T', String(LATENCY_S)]);
     const end2 = (await src.query<{ l: string }>('SELECT pg_current_wal_insert_lsn()::text AS l')).rows[0]!.l;
-    await until('opendms caught up after the latency run', () => slotConfirmed(src, 'opendms_benchcdc', end2));
+    await until('opendms caught up after the latency run', () => slotConfirmed(monitor, 'opendms_benchcdc', end2));
     const lat = await tgt.query<{ p50: number; p99: number; n: string }>(
       `SELECT percentile_cont(0.5) WITHIN GROUP (ORDER BY d) AS p50, percentile_cont(0.99) WITHIN GROUP (ORDER BY d) AS p99, count(*)::text AS n
          FROM (SELECT extract(epoch FROM applied_at - mtime) AS d FROM pgbench_history OFFSET ${Number(mark)}) x`,
@@ -200,7 +207,7 @@ export async function run(): Promise<void> {
     const before = process.memoryUsage().rss;
     await src.query(`INSERT INTO public.pgbench_big SELECT g, repeat('v', 60) || g FROM generate_series(1, 1000000) g`);
     const end3 = (await src.query<{ l: string }>('SELECT pg_current_wal_insert_lsn()::text AS l')).rows[0]!.l;
-    await until('1M-row transaction applied', () => slotConfirmed(src, 'opendms_benchcdc', end3));
+    await until('1M-row transaction applied', () => slotConfirmed(monitor, 'opendms_benchcdc', end3));
     clearInterval(sampler);
     const n = (await tgt.query<{ n: string }>('SELECT count(*)::text AS n FROM pgbench_big', [], 'opendms')).rows[0]!.n;
     if (n !== '1000000') {
@@ -213,6 +220,7 @@ export async function run(): Promise<void> {
     const mb = (x: number) => Math.round(x / 1024 / 1024);
     console.log(`1M-row transaction: process RSS ${mb(before)} MB before, peak ${mb(peak)} MB (target < 300 MB)`);
     await again.task.stop();
+    await monitor.end();
   } finally {
     await Promise.all([src.stop(), tgt.stop()]);
   }
