@@ -271,7 +271,10 @@ export class CdcSession {
     const [rows, timeoutMs] = this.o.batchApply ? [this.o.batchRows, this.o.batchTimeoutMs] : [this.o.minTransactionSize, this.o.commitTimeoutMs];
     const big = this.rowsInTarget >= rows;
     const old = Date.now() - this.targetTxnStarted >= timeoutMs;
-    const caughtUp = !atCommitMessage && !this.o.repl.hasPending;
+    // Nothing more queued: commit now for low latency, unless the previous batch is still on its
+    // way; then keep reading into this one (it is committed when that one lands and wakes the loop,
+    // see commit()), so decoding overlaps the target's work instead of waiting for it.
+    const caughtUp = !atCommitMessage && !this.o.repl.hasPending && !this.o.applier.committing;
     return big || old || caughtUp ? this.commit() : undefined;
   }
 
@@ -293,6 +296,8 @@ export class CdcSession {
       this.committed = maxLsn(this.committed, last.lsn);
       this.latencySeconds = Math.max(0, (Date.now() - last.time.getTime()) / 1000);
       this.o.onCommit({ counts, lsn: last.lsn, checkpoint, commitTime: last.time });
+      // A batch held back while this one was in flight is committed by the loop, now.
+      if (this.o.applier.dirty) this.o.repl.interrupt();
       if (Date.now() - this.lastFeedback >= COMMIT_FEEDBACK_MIN_MS) this.sendFeedback(false);
     });
   }
