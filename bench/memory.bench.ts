@@ -12,7 +12,8 @@
  *              1,000,000), into a second table:
  *                - INSERT, transactional apply (BatchApplyEnabled false, the default);
  *                - INSERT of as many new rows, batch apply (the task stopped, modified, resumed);
- *                - UPDATE of the first MEMORY_BENCH_TX rows, batch apply.
+ *                - UPDATE of the first MEMORY_BENCH_TX rows, batch apply;
+ *              and one INSERT of 400 rows of 512 kB (200 MB, wide rows) into a third table, batch apply.
  *
  * Peak RSS of the instance process per phase: the kernel's high-water mark (VmHWM, reset before
  * each phase by writing 5 to /proc/<pid>/clear_refs) and, as a cross-check, VmRSS sampled every
@@ -53,6 +54,9 @@ const WIDE_FILL = (from: number, to: number) => `INSERT INTO public.wide
          ARRAY[i % 10, i % 100, i % 1000]
     FROM generate_series(${from}, ${to}) i`;
 const TX_DDL = 'CREATE TABLE public.txbig (id integer PRIMARY KEY, v text, n bigint)';
+/** Wide rows: 400 x 512 kB in one transaction (200 MB), the case a bound by row count alone misses. */
+const WIDE_ROWS = 400;
+const WIDE_TX_DDL = 'CREATE TABLE public.txwide (id integer PRIMARY KEY, body text)';
 
 /** Peak RSS of one process over a phase: kernel high-water mark plus sampling. */
 class PeakRss {
@@ -112,6 +116,7 @@ export async function run(): Promise<void> {
     const per = Math.ceil(ROWS / parts);
     await Promise.all(Array.from({ length: parts }, (_, p) => source.query(WIDE_FILL(p * per + 1, Math.min(ROWS, (p + 1) * per)))));
     await source.query(TX_DDL);
+    await source.query(WIDE_TX_DDL);
     await source.query('VACUUM ANALYZE public.wide');
     const size = (await source.query<{ s: string }>(`SELECT pg_size_pretty(pg_table_size('public.wide')) AS s`)).rows[0]!.s;
     console.log(`source: ${fmt(ROWS)} rows in public.wide (${size} heap+TOAST), generated in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
@@ -182,15 +187,15 @@ export async function run(): Promise<void> {
     await until('running');
 
     // ---- one big source transaction, applied by CDC ----
-    const applyOne = async (label: string, sql: string) => {
+    const applyOne = async (label: string, sql: string, table = 'txbig') => {
       // Let the task settle (the previous phase's garbage, connections) before measuring.
       await new Promise((r) => setTimeout(r, 2_000));
       const before = rssMb(pid);
       peak = new PeakRss(pid);
       t0 = performance.now();
       await source.query(sql);
-      const want = await digest(source, 'txbig');
-      await waitFor(`${label} applied`, async () => (await digest(target, 'txbig')) === want, 1_800_000, 500);
+      const want = await digest(source, table);
+      await waitFor(`${label} applied`, async () => (await digest(target, table)) === want, 1_800_000, 500);
       seconds = (performance.now() - t0) / 1000;
       p = peak.end();
       report(label, p, seconds, `RSS ${before.toFixed(0)} MB before, target identical`);
@@ -205,6 +210,7 @@ export async function run(): Promise<void> {
     await until('running');
     await applyOne(`${fmt(TX)}-row INSERT transaction, batch apply`, `INSERT INTO public.txbig SELECT g, repeat('w', 60) || g, g FROM generate_series(${TX + 1}, ${2 * TX}) g`);
     await applyOne(`${fmt(TX)}-row UPDATE transaction, batch apply`, `UPDATE public.txbig SET v = v || 'u', n = n + 1 WHERE id <= ${TX}`);
+    await applyOne(`${WIDE_ROWS}-row INSERT transaction of 512 kB rows (200 MB), batch apply`, `INSERT INTO public.txwide SELECT g, repeat(md5(g::text), 16384) FROM generate_series(1, ${WIDE_ROWS}) g`, 'txwide');
     await sameData(source, target, 'wide');
 
     await dms.send(new StopReplicationTaskCommand({ ReplicationTaskArn: taskArn }));
