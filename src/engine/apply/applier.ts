@@ -92,7 +92,7 @@ const FLUSH_CHUNKS = 2;
  * (large text, bytea, JSON) the row-count bound alone would let a source transaction of a few
  * thousand rows take gigabytes here. Big rows then go in smaller chunks; narrow rows never reach it.
  */
-export const FLUSH_CHARS = 16 * 1024 * 1024;
+export const FLUSH_CHARS = 8 * 1024 * 1024;
 
 /** Characters of a row's values (UTF-16 code units; bytes for ASCII): the memory measure of pending rows. */
 function rowBytes(row: Row): number {
