@@ -70,7 +70,7 @@ export interface CreatedSlot {
  * Bytes of queued CopyData past which the socket is paused: the rest waits in the kernel and on
  * the walsender, so a slow target holds WAL on the source, not memory here.
  */
-const HIGH_WATER_BYTES = 4 * 1024 * 1024;
+export const HIGH_WATER_BYTES = 4 * 1024 * 1024;
 
 /** The parts of pg's internal Connection we drive directly (not in @types/pg). */
 interface RawConnection {
@@ -181,6 +181,11 @@ export class ReplicationConnection {
   /** True if events are queued right now (the consumer uses this to decide whether to commit). */
   get hasPending(): boolean {
     return this.queue.length > 0;
+  }
+
+  /** Bytes queued now, and whether the socket is paused for them (flow control, for tests). */
+  get queued(): { bytes: number; paused: boolean } {
+    return { bytes: this.queuedBytes, paused: this.paused };
   }
 
   /** True once the stream ended (server closed it, or close() was called). */

@@ -87,6 +87,22 @@ const STATEMENT_CACHE_SIZE = 200;
  * down to 1).
  */
 const FLUSH_CHUNKS = 2;
+/**
+ * Pending rows are also sent once their values add up to this many characters: with wide rows
+ * (large text, bytea, JSON) the row-count bound alone would let a source transaction of a few
+ * thousand rows take gigabytes here. Big rows then go in smaller chunks; narrow rows never reach it.
+ */
+export const FLUSH_CHARS = 8 * 1024 * 1024;
+
+/** Characters of a row's values (UTF-16 code units; bytes for ASCII): the memory measure of pending rows. */
+function rowBytes(row: Row): number {
+  let n = 0;
+  for (let i = 0; i < row.length; i++) {
+    const v = row[i];
+    if (typeof v === 'string') n += v.length;
+  }
+  return n;
+}
 
 export class Applier {
   private pending = new Map<string, Pending>();
@@ -94,6 +110,7 @@ export class Applier {
   private inflight: Promise<void> | undefined;
   private inflightError: unknown;
   private pendingRows = 0;
+  private pendingValueChars = 0;
   private inTxn = false;
   private counts = new Map<string, TableCounts>();
   private readonly statementNames = new Map<string, string>();
@@ -133,6 +150,11 @@ export class Applier {
     return this.pendingRows;
   }
 
+  /** Characters of the pending rows' values (flushed at FLUSH_CHARS: at most that plus one row). */
+  get pendingChars(): number {
+    return this.pendingValueChars;
+  }
+
   /** True when the target transaction holds work (sent or pending). */
   get dirty(): boolean {
     return this.inTxn || this.pendingRows > 0 || this.counts.size > 0;
@@ -148,7 +170,7 @@ export class Applier {
     if (p.net) p.net.insert(row);
     else p.ordered!.push({ op: 'insert', row });
     this.count(t).inserts++;
-    return this.added();
+    return this.added(row);
   }
 
   /**
@@ -162,11 +184,11 @@ export class Applier {
     if (p.net) {
       if (oldKey && keyOf(oldKey, t.keyIdx) !== keyOf(row, t.keyIdx)) return this.moveKey(t, row, oldKey);
       p.net.update(row);
-      return this.added();
+      return this.added(row);
     }
     if (!match) return this.tableError(t, `table ${t.qualified} has no primary key on the target and the source sent no old row; updates need REPLICA IDENTITY FULL on the source table`);
     p.ordered!.push({ op: 'update', row, match });
-    return this.added();
+    return this.added(row);
   }
 
   delete(t: ApplyTable, keyOrOld: Row | undefined): Promise<void> | undefined {
@@ -176,7 +198,7 @@ export class Applier {
     if (!keyOrOld) return this.tableError(t, `the source sent no key for a delete on ${t.qualified}`);
     if (p.net) p.net.delete(keyOrOld);
     else p.ordered!.push({ op: 'delete', match: keyOrOld });
-    return this.added();
+    return this.added(keyOrOld);
   }
 
   /** TRUNCATE: everything pending is applied first, so order is kept. */
@@ -206,6 +228,7 @@ export class Applier {
     const work = [...this.pending.values()];
     this.pending = new Map();
     this.pendingRows = 0;
+    this.pendingValueChars = 0;
     // Round trips dominate small transactions, so the BEGIN / savepoint bookkeeping rides along
     // with neighbouring statements (simple-query batches) instead of costing its own trips.
     const release = this.chunkOpen ? 'RELEASE SAVEPOINT opendms_chunk; ' : '';
@@ -282,6 +305,7 @@ export class Applier {
     await this.settle();
     this.pending = new Map();
     this.pendingRows = 0;
+    this.pendingValueChars = 0;
     this.counts = new Map();
     this.chunkOpen = false;
     if (this.inTxn) {
@@ -310,9 +334,10 @@ export class Applier {
     return c;
   }
 
-  private added(): Promise<void> | undefined {
+  private added(row: Row): Promise<void> | undefined {
     this.pendingRows++;
-    return this.pendingRows >= this.opts.chunkRows * FLUSH_CHUNKS ? this.flush() : undefined;
+    this.pendingValueChars += rowBytes(row);
+    return this.pendingRows >= this.opts.chunkRows * FLUSH_CHUNKS || this.pendingValueChars >= FLUSH_CHARS ? this.flush() : undefined;
   }
 
   private async begin(): Promise<void> {
@@ -380,6 +405,7 @@ export class Applier {
     parts.push(upsert, 'COMMIT');
     this.pending = new Map();
     this.pendingRows = 0;
+    this.pendingValueChars = 0;
     return { text: parts.join(';\n'), work };
   }
 
