@@ -17,7 +17,7 @@
  * opendms task with transactional apply (BatchApplyEnabled off) instead.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -26,6 +26,7 @@ import type { RunningTask, TaskOutcome, TaskReporter, TaskSpec } from '../src/en
 import { startTask } from '../src/engine/index.js';
 import { defaultTaskSettings } from '../src/model/task-settings.js';
 import { postgresBinDir, startPostgres, type PostgresCluster } from '../test/helpers/postgres.js';
+import { childCpuSeconds, cpuSince } from './proc.js';
 import { startProfiler } from './profiler.js';
 
 const TX = Number(process.env.CDC_BENCH_TX ?? 50_000);
@@ -112,6 +113,16 @@ function pgbench(c: PostgresCluster, args: string[], database = 'postgres'): Pro
 const slotConfirmed = async (monitor: pg.Client, slot: string, lsn: string) =>
   (await monitor.query<{ ok: boolean }>(`SELECT confirmed_flush_lsn >= $2::pg_lsn AS ok FROM pg_replication_slots WHERE slot_name = $1`, [slot, lsn])).rows[0]?.ok === true;
 
+/** CPU each process of both clusters used since the readings (walsender, apply worker, backends), as one line. */
+function pgCpuSince(srcPid: number, src0: Map<string, number>, tgtPid: number, tgt0: Map<string, number>): string {
+  const line = (side: string, pid: number, before: Map<string, number>) =>
+    cpuSince(before, childCpuSeconds(pid)).map((x) => `${side} ${x.name.replace(/^postgres: /, '').replace(/ 127\.0\.0\.1\(\d+\)/, '')} ${x.seconds.toFixed(2)} s`);
+  return [...line('source', srcPid, src0), ...line('target', tgtPid, tgt0)].join('; ');
+}
+
+/** The cluster's postmaster (its children are the backends, walsenders and workers). */
+const postmasterPid = (c: PostgresCluster): number => Number(readFileSync(join(c.dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
+
 const digest = async (c: PostgresCluster, database: string) =>
   (
     await c.query<{ d: string }>(
@@ -148,6 +159,8 @@ export async function run(): Promise<void> {
     await pgbench(src, ['-n', '-c', String(CLIENTS), '-t', String(Math.ceil(TX / CLIENTS))]);
     const end = (await src.query<{ l: string }>('SELECT pg_current_wal_insert_lsn()::text AS l')).rows[0]!.l;
 
+    const [srcPid, tgtPid] = [postmasterPid(src), postmasterPid(tgt)];
+    const [nativeSrc0, nativeTgt0] = [childCpuSeconds(srcPid), childCpuSeconds(tgtPid)];
     let t0 = Date.now();
     await tgt.query(
       `CREATE SUBSCRIPTION native_sub CONNECTION 'host=${src.host} port=${src.port} user=${src.user} password=${src.password} dbname=postgres'
@@ -157,9 +170,11 @@ export async function run(): Promise<void> {
     );
     await until('native subscription caught up', () => slotConfirmed(monitor, 'native_slot', end));
     const nativeMs = Date.now() - t0;
+    const nativeCpu = pgCpuSince(srcPid, nativeSrc0, tgtPid, nativeTgt0);
     await tgt.query('ALTER SUBSCRIPTION native_sub DISABLE', [], 'native');
 
     const profiler = PROFILE ? await startProfiler() : undefined;
+    const [srcCpu0, tgtCpu0] = [childCpuSeconds(srcPid), childCpuSeconds(tgtPid)];
     t0 = Date.now();
     const cpu0 = process.cpuUsage();
     const resumed = await startAndWait(spec(src, tgt, 'opendms', 'resume-processing'));
@@ -167,14 +182,17 @@ export async function run(): Promise<void> {
     await until('opendms caught up', () => slotConfirmed(monitor, 'opendms_benchcdc', end));
     const oursMs = Date.now() - t0;
     const cpu = process.cpuUsage(cpu0);
+    const pgCpu = pgCpuSince(srcPid, srcCpu0, tgtPid, tgtCpu0);
     if (profiler) console.log(`CPU profile of the catch-up: ${await profiler.stop(PROFILE!)}`);
     const [a, b] = await Promise.all([digest(src, 'postgres'), digest(tgt, 'opendms')]);
     if (a !== b) throw new Error(`opendms target differs from the source after catch-up: ${a} vs ${b}`);
     const rate = (n: number, ms: number) => Math.round(n / (ms / 1000));
     console.log(`catch-up native subscription: ${nativeMs} ms (${rate(TX, nativeMs)} tx/s)`);
+    console.log(`  PostgreSQL processes' CPU: ${nativeCpu}`);
     console.log(`catch-up opendms ${MODE}: ${oursMs} ms (${rate(TX, oursMs)} tx/s; task start ${startupMs} ms of it), target identical`);
     // Where the limit is: this process (the engine) vs the wall time.
-    console.log(`opendms process CPU during catch-up: ${Math.round((cpu.user + cpu.system) / 1000)} ms (user ${Math.round(cpu.user / 1000)}, system ${Math.round(cpu.system / 1000)})`);
+    console.log(`  opendms process CPU: ${Math.round((cpu.user + cpu.system) / 1000)} ms (user ${Math.round(cpu.user / 1000)}, system ${Math.round(cpu.system / 1000)})`);
+    console.log(`  PostgreSQL processes' CPU: ${pgCpu}`);
     console.log(`ratio opendms/native: ${(nativeMs / oursMs).toFixed(2)}x (target >= 2x)`);
     if (CATCH_UP_ONLY) {
       await resumed.task.stop();

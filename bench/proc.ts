@@ -22,3 +22,28 @@ export function childrenOf(pid: number): number[] {
   }
   return out;
 }
+
+/** CPU seconds (user + system) used so far by each child of `pid`, keyed by `pid command line`. */
+export function childCpuSeconds(pid: number): Map<string, number> {
+  const hz = 100; // USER_HZ, 100 on Linux x86_64
+  const out = new Map<string, number>();
+  for (const child of childrenOf(pid)) {
+    try {
+      const stat = readFileSync(`/proc/${child}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const cmd = readFileSync(`/proc/${child}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+      out.set(`${child} ${cmd}`, (Number(fields[11]) + Number(fields[12])) / hz);
+    } catch {
+      // gone
+    }
+  }
+  return out;
+}
+
+/** What each child of `pid` used between two `childCpuSeconds` readings, biggest first, above `min` seconds. */
+export function cpuSince(before: Map<string, number>, after: Map<string, number>, min = 0.05): { name: string; seconds: number }[] {
+  return [...after]
+    .map(([name, s]) => ({ name: name.replace(/^\d+ /, ''), seconds: s - (before.get(name) ?? 0) }))
+    .filter((x) => x.seconds >= min)
+    .sort((a, b) => b.seconds - a.seconds);
+}
