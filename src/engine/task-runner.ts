@@ -442,10 +442,12 @@ export class TaskRunner implements RunningTask {
       },
     });
     await applier.init();
-    // Tables suspended before a stop, crash or move stay suspended until reloaded.
+    // Tables suspended before a stop, crash or move stay suspended until reloaded. What the target
+    // says is the truth: a suspension whose transaction was rolled back (a retry) is not kept, the
+    // replayed change decides again.
+    this.suspendedSources.clear();
     for (const s of await readSuspendedTables(target, this.ct, spec.taskResourceId)) {
       const key = `${s.sourceSchema}\u0000${s.sourceTable}`;
-      if (this.suspendedSources.has(key)) continue;
       this.suspendedSources.add(key);
       applier.suspended.add(qualifiedName(s.schema, s.table));
       const stat = this.tables.get(key);
