@@ -33,7 +33,6 @@ import type { NetEntry } from './net-changes.js';
 import { deleteOneSql, deleteSql, describeStatement, insertSql, setColumns, updateOneSql, updateSql, upsertSql } from './statements.js';
 import type { ConflictOp, Decision, ErrorPolicy, RowPolicy } from './error-policy.js';
 
-
 export interface TableCounts {
   table: ApplyTable;
   inserts: number;
@@ -389,8 +388,9 @@ export class Applier {
    * arrays inlined as literals, the checkpoint upsert and COMMIT, as one simple-query batch. Used
    * when nothing was sent yet and every pending table is keyed or append-only (every small source
    * transaction in transactional mode, most batches). A statement with an apply conflict (see the
-   * module comment) makes the batch fail on purpose (division by zero in its row-count check), so that, as with any error, the
-   * transaction is rolled back and replayed row by row to find the offending rows.
+   * module comment) makes the batch fail on purpose (division by zero in its row-count check), so
+   * that, as with any error, the transaction is rolled back and replayed row by row to find the
+   * offending rows.
    * Takes the pending work (synchronously, so the caller can collect the next batch meanwhile);
    * undefined when it cannot be used (the caller takes the normal path).
    */
@@ -486,8 +486,7 @@ export class Applier {
         else if (op === 'upsert') {
           const text = e.tolerant ? upsertSql(t) : insertSql(t);
           await this.runOne(t, 'INSERT', e.row, () => ({ text, values: columnsOf([e.row], all) }), e.tolerant !== true);
-        }
-        else {
+        } else {
           const set = setColumns(t, e.row, false);
           if (set.length > 0) await this.runOne(t, 'UPDATE', e.row, () => ({ text: updateSql(t, set), values: columnsOf([e.row], [...t.keyIdx, ...set]) }), true);
         }
