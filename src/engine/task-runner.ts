@@ -152,7 +152,9 @@ export class TaskRunner implements RunningTask {
     this.taskStats = { StartDate: now, ...(spec.startType === 'resume-processing' ? {} : { FreshStartDate: now }) };
     this.errorPolicy = new ErrorPolicy(applyPolicies(this.settings.ErrorBehavior));
     const cts = this.settings.ControlTablesSettings;
-    if (cts.HistoryTableEnabled && spec.migrationType !== 'full-load') this.history = new HistoryTimeslots(cts.HistoryTimeslotInMinutes * 60_000, Date.now());
+    // The live API echoes the slot length twice (also as historyTimeslotInMinutes): whichever was changed from the default counts.
+    const slotMinutes = cts.HistoryTimeslotInMinutes !== 5 ? cts.HistoryTimeslotInMinutes : cts.historyTimeslotInMinutes;
+    if (cts.HistoryTableEnabled && spec.migrationType !== 'full-load') this.history = new HistoryTimeslots(slotMinutes * 60_000, Date.now());
     this.done = this.main();
   }
 

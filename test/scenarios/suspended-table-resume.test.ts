@@ -2,7 +2,8 @@
  * A table suspended by ErrorBehavior stays suspended when the task is stopped and resumed (the
  * suspension is kept in awsdms_txn_state with the checkpoint); ReloadTables of that table lifts it.
  * The same run checks awsdms_history (HistoryTableEnabled): the slot in progress is written when the
- * task stops, one row for the full load and one for CDC.
+ * task stops, one row for the full load and one for CDC. A CDC task with 1-minute timeslots writes
+ * its rows while it runs.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTask } from '../../src/engine/index.js';
@@ -114,4 +115,41 @@ describe('a suspended table across stop and resume', () => {
     }
     expect((await second.waitFinal()).status).toBe('stopped');
   }, 180_000);
+});
+
+describe('awsdms_history while the task runs', () => {
+  it('writes a row when a timeslot (HistoryTimeslotInMinutes 1) is over, and the partial slot at the stop', async () => {
+    await target.query(`CREATE TABLE IF NOT EXISTS app.h (id int PRIMARY KEY)`);
+    await source.query(`CREATE TABLE IF NOT EXISTS app.h (id int PRIMARY KEY)`);
+    const reporter = new RecordingReporter();
+    const task = startTask(
+      taskSpec(source, target, { taskId: 'HIST', migrationType: 'cdc', tables: 'h', settings: { ControlTablesSettings: { HistoryTableEnabled: true, historyTimeslotInMinutes: 1 } } }),
+      reporter,
+    );
+    const history = async () =>
+      (await rows(target, `SELECT timeslot_type, timeslot_duration, timeslot_records::int AS records FROM public.awsdms_history WHERE task_name = 'HIST' ORDER BY timeslot`)) as {
+        timeslot_type: string;
+        timeslot_duration: number;
+        records: number;
+      }[];
+    try {
+      await reporter.waitRunning();
+      await source.query(`INSERT INTO app.h VALUES (1); INSERT INTO app.h VALUES (2); INSERT INTO app.h VALUES (3)`);
+      await waitFor('h applied', () => onTarget(`SELECT 1 FROM app.h WHERE id = 3`), 30_000, 100);
+      // The first slot ends a minute after the start: its row is written while the task runs.
+      await waitFor('a timeslot row', async () => (await history()).length > 0, 120_000, 500);
+      expect(reporter.final).toBeUndefined();
+      expect((await history())[0]).toMatchObject({ timeslot_type: 'CHANGE PROCESSING (CDC)', timeslot_duration: 1 });
+      await source.query(`INSERT INTO app.h VALUES (4)`);
+      await waitFor('h4 applied', () => onTarget(`SELECT 1 FROM app.h WHERE id = 4`), 30_000, 100);
+    } finally {
+      await task.stop();
+    }
+    expect((await reporter.waitFinal()).status).toBe('stopped');
+    const all = await history();
+    expect(all.length).toBeGreaterThanOrEqual(2);
+    expect(all.every((h) => h.timeslot_type === 'CHANGE PROCESSING (CDC)')).toBe(true);
+    // Every committed change is in exactly one slot.
+    expect(all.reduce((n, h) => n + h.records, 0)).toBe(4);
+  }, 240_000);
 });
