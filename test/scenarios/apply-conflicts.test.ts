@@ -184,16 +184,22 @@ describe('ApplyErrorInsertPolicy and ApplyErrorDeletePolicy', () => {
 });
 
 describe('Error escalation', () => {
-  it('ApplyErrorEscalationCount 2 / STOP_TASK: the first conflict is logged, the second stops the task', async () => {
+  it('ApplyErrorEscalationCount 3 / STOP_TASK: conflicts of every kind count, ignored ones too; the third stops the task', async () => {
     await reset();
-    const { reporter } = start({ batchApply: false, eb: { ApplyErrorEscalationCount: 2, ApplyErrorEscalationPolicy: 'STOP_TASK' } });
+    const { reporter } = start({ batchApply: false, eb: { ApplyErrorEscalationCount: 3, ApplyErrorEscalationPolicy: 'STOP_TASK' } });
     await reporter.waitRunning();
+    // 1: a delete of a missing row, ignored (ApplyErrorDeletePolicy IGNORE_RECORD) but counted.
+    await source.query(`DELETE FROM app.c WHERE id = 3`);
+    // 2: an insert conflict, logged (ApplyErrorInsertPolicy LOG_ERROR).
     await source.query(`INSERT INTO app.c VALUES (10, 'source')`);
-    await marker('first conflict');
-    expect(await exceptions()).toHaveLength(1);
-    await source.query(`UPDATE app.c SET v = 'x' WHERE id = 3`);
+    await marker('two conflicts');
+    expect((await exceptions()).map((e) => e.statement)).toEqual([expect.stringMatching(/^INSERT/)]);
+    expect(reporter.final).toBeUndefined();
+    // 3: an update of a missing row reaches the count.
+    await target.query(`DELETE FROM app.c WHERE id = 2`);
+    await source.query(`UPDATE app.c SET v = 'x' WHERE id = 2`);
     const final = await reporter.waitFinal(30_000);
-    expect(final.status === 'failed' && final.failureMessage).toMatch(/ApplyErrorEscalationPolicy STOP_TASK/);
+    expect(final.status === 'failed' && final.failureMessage).toMatch(/"app"\."c".*ApplyErrorEscalationPolicy STOP_TASK/);
   }, 90_000);
 
   it('DataErrorEscalationCount 2 / SUSPEND_TABLE (batch apply true): the first refused row is logged, the second suspends the table', async () => {

@@ -117,7 +117,7 @@ export class Applier {
   lenient = false;
   /** ApplyErrorInsertPolicy INSERT_RECORD: an insert overwrites an existing row (no conflict check). */
   private readonly insertsOverwrite: boolean;
-  /** ApplyErrorDeletePolicy IGNORE_RECORD: a delete that finds no row needs no check. */
+  /** ApplyErrorDeletePolicy IGNORE_RECORD without ApplyErrorEscalationCount: a delete that finds no row needs no check. */
   private readonly deletesMayMiss: boolean;
 
   constructor(
@@ -125,7 +125,7 @@ export class Applier {
     private readonly opts: ApplierOptions,
   ) {
     this.insertsOverwrite = opts.errors.policies.insertExisting === 'INSERT_RECORD';
-    this.deletesMayMiss = opts.errors.policies.deleteMissing === 'IGNORE_RECORD';
+    this.deletesMayMiss = opts.errors.policies.deleteMissing === 'IGNORE_RECORD' && opts.errors.policies.applyEscalation.count === 0;
   }
 
   /** Session settings for the apply connection (see the module comment for replication_role). */
