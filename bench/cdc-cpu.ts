@@ -18,11 +18,13 @@ import pg from 'pg';
 import { readSourceCatalog } from '../src/connectors/postgres/catalog.js';
 import { ReplicationConnection } from '../src/connectors/postgres/replication-connection.js';
 import { Applier } from '../src/engine/apply/applier.js';
+import { applyPolicies, ErrorPolicy } from '../src/engine/apply/error-policy.js';
 import { CdcSession } from '../src/engine/cdc/cdc-session.js';
 import { Relations } from '../src/engine/cdc/relations.js';
 import { controlTables } from '../src/engine/control-tables.js';
 import { parseLsn } from '../src/model/lsn.js';
 import { planTables, type TableMappings } from '../src/model/table-mappings.js';
+import { defaultTaskSettings } from '../src/model/task-settings.js';
 import { endpointSpec } from '../test/helpers/cdc-harness.js';
 import { postgresBinDir, startPostgres, type PostgresCluster } from '../test/helpers/postgres.js';
 import { startProfiler } from './profiler.js';
@@ -96,7 +98,7 @@ async function main(): Promise<void> {
       const applier = new Applier(db as unknown as pg.Client, {
         taskName: 'CPU',
         controlTables: controlTables(undefined),
-        policies: { dataError: 'LOG_ERROR', tableError: 'SUSPEND_TABLE', updateMissing: 'LOG_ERROR' },
+        errors: new ErrorPolicy(applyPolicies(defaultTaskSettings().ErrorBehavior)),
         chunkRows: 5_000,
         onTableSuspended: () => undefined,
       });

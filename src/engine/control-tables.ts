@@ -10,7 +10,12 @@
  * seq, phase (`full-load` until the load finished, then `cdc`), commit_time (source commit time
  * of that transaction), updated_at, and catch_up (JSON, set only after a full load resumed from
  * a second snapshot: the LSN bounds CDC needs to replay over it correctly, kept here so they
- * survive any number of later restarts until the checkpoint passes them).
+ * survive any number of later restarts until the checkpoint passes them), and suspended (JSON: the
+ * tables ErrorBehavior suspended, written in the apply transaction that skips their first change,
+ * so a stopped, crashed or moved task keeps them suspended; cleared by a fresh start, reload-target
+ * or ReloadTables of the table).
+ *
+ * `awsdms_history` (HistoryTableEnabled): one row per timeslot and phase, see history.ts.
  */
 import type pg from 'pg';
 import { formatLsn, parseLsn } from '../model/lsn.js';
@@ -51,16 +56,17 @@ export interface ControlTables {
   applyExceptions: string;
   status: string;
   suspendedTables: string;
+  history: string;
 }
 
 export function controlTables(controlSchema: string | undefined): ControlTables {
   const schema = controlSchema && controlSchema.length > 0 ? controlSchema : 'public';
   const q = (t: string) => `${quoteIdent(schema)}.${quoteIdent(t)}`;
-  return { schema, txnState: q('awsdms_txn_state'), applyExceptions: q('awsdms_apply_exceptions'), status: q('awsdms_status'), suspendedTables: q('awsdms_suspended_tables') };
+  return { schema, txnState: q('awsdms_txn_state'), applyExceptions: q('awsdms_apply_exceptions'), status: q('awsdms_status'), suspendedTables: q('awsdms_suspended_tables'), history: q('awsdms_history') };
 }
 
 /** Creates the control tables that are missing. Safe to run concurrently from several tasks. */
-export async function ensureControlTables(db: pg.ClientBase, ct: ControlTables, opts: { statusTable: boolean; suspendedTablesTable?: boolean }): Promise<void> {
+export async function ensureControlTables(db: pg.ClientBase, ct: ControlTables, opts: { statusTable: boolean; suspendedTablesTable?: boolean; historyTable?: boolean }): Promise<void> {
   const ddl = [
     `CREATE SCHEMA IF NOT EXISTS ${quoteIdent(ct.schema)}`,
     `CREATE TABLE IF NOT EXISTS ${ct.txnState} (
@@ -74,6 +80,7 @@ export async function ensureControlTables(db: pg.ClientBase, ct: ControlTables, 
        catch_up text)`,
     // Tables created by an earlier version lack the column.
     `ALTER TABLE ${ct.txnState} ADD COLUMN IF NOT EXISTS catch_up text`,
+    `ALTER TABLE ${ct.txnState} ADD COLUMN IF NOT EXISTS suspended text`,
     `CREATE TABLE IF NOT EXISTS ${ct.applyExceptions} (
        task_name varchar(128) NOT NULL,
        table_owner varchar(128),
@@ -105,6 +112,17 @@ export async function ensureControlTables(db: pg.ClientBase, ct: ControlTables, 
        table_name varchar(128) NOT NULL,
        suspend_reason text,
        suspend_timestamp timestamp NOT NULL DEFAULT (now() AT TIME ZONE 'utc'))`);
+  }
+  if (opts.historyTable) {
+    ddl.push(`CREATE TABLE IF NOT EXISTS ${ct.history} (
+       server_name varchar(128) NOT NULL,
+       task_name varchar(128) NOT NULL,
+       timeslot_type varchar(32) NOT NULL,
+       timeslot timestamp NOT NULL,
+       timeslot_duration integer,
+       timeslot_latency integer,
+       timeslot_records bigint,
+       timeslot_volume bigint)`);
   }
   // Tasks sharing a target create these tables at their first start, possibly at the same moment:
   // CREATE ... IF NOT EXISTS is not safe against a concurrent create (the loser fails on the catalog,
@@ -214,4 +232,70 @@ export async function upsertStatus(
        source_current_position = EXCLUDED.source_current_position, source_timestamp_applied = EXCLUDED.source_timestamp_applied`,
     [row.serverName, row.taskName, row.taskStatus, row.pendingChanges, row.memoryMb, row.currentPosition ?? null, row.appliedTime ?? null],
   );
+}
+
+/** A table ErrorBehavior suspended (target and source names), kept in awsdms_txn_state.suspended. */
+export interface SuspendedTable {
+  schema: string;
+  table: string;
+  sourceSchema: string;
+  sourceTable: string;
+  reason: string;
+}
+
+export async function readSuspendedTables(db: pg.ClientBase, ct: ControlTables, taskName: string): Promise<SuspendedTable[]> {
+  const res = await db.query<{ suspended: string | null }>(`SELECT suspended FROM ${ct.txnState} WHERE task_name = $1`, [taskName]);
+  const text = res.rows[0]?.suspended;
+  return text ? (JSON.parse(text) as SuspendedTable[]) : [];
+}
+
+/** Adds a suspended table to the task's row; run on the apply connection, it joins the open transaction. */
+export async function addSuspendedTable(db: pg.ClientBase, ct: ControlTables, taskName: string, s: SuspendedTable): Promise<void> {
+  const list = (await readSuspendedTables(db, ct, taskName)).filter((x) => x.schema !== s.schema || x.table !== s.table);
+  list.push(s);
+  await db.query(`UPDATE ${ct.txnState} SET suspended = $2 WHERE task_name = $1`, [taskName, JSON.stringify(list)]);
+}
+
+/**
+ * Lifts the suspension of the given target tables (ReloadTables): removes them from the task's
+ * row and, when that table exists, their rows in awsdms_suspended_tables.
+ */
+export async function clearSuspendedTables(db: pg.ClientBase, ct: ControlTables, taskName: string, tables: { schema: string; table: string }[]): Promise<void> {
+  const list = await readSuspendedTables(db, ct, taskName);
+  const keep = list.filter((x) => !tables.some((t) => t.schema === x.schema && t.table === x.table));
+  if (keep.length !== list.length) await db.query(`UPDATE ${ct.txnState} SET suspended = $2 WHERE task_name = $1`, [taskName, keep.length > 0 ? JSON.stringify(keep) : null]);
+  await deleteSuspendedTableRows(db, ct, taskName, tables);
+}
+
+/** Deletes the task's rows from awsdms_suspended_tables (all of them without `tables`), when it exists. */
+export async function deleteSuspendedTableRows(db: pg.ClientBase, ct: ControlTables, taskName: string, tables?: { schema: string; table: string }[]): Promise<void> {
+  const exists = (await db.query<{ ok: boolean }>('SELECT to_regclass($1) IS NOT NULL AS ok', [ct.suspendedTables])).rows[0]?.ok;
+  if (!exists) return;
+  if (!tables) {
+    await db.query(`DELETE FROM ${ct.suspendedTables} WHERE task_name = $1`, [taskName]);
+    return;
+  }
+  for (const t of tables) await db.query(`DELETE FROM ${ct.suspendedTables} WHERE task_name = $1 AND table_owner = $2 AND table_name = $3`, [taskName, t.schema, t.table]);
+}
+
+export interface HistoryRow {
+  serverName: string;
+  taskName: string;
+  type: 'FULL LOAD' | 'CHANGE PROCESSING (CDC)';
+  /** End of the timeslot. */
+  end: Date;
+  durationMinutes: number;
+  latencySeconds: number | null;
+  records: number;
+  volumeMb: number | null;
+}
+
+export async function insertHistory(db: pg.ClientBase, ct: ControlTables, rows: HistoryRow[]): Promise<void> {
+  for (const r of rows) {
+    await db.query(
+      `INSERT INTO ${ct.history} (server_name, task_name, timeslot_type, timeslot, timeslot_duration, timeslot_latency, timeslot_records, timeslot_volume)
+       VALUES ($1, $2, $3, $4::timestamptz AT TIME ZONE 'utc', $5, $6, $7, $8)`,
+      [r.serverName, r.taskName, r.type, r.end.toISOString(), r.durationMinutes, r.latencySeconds, r.records, r.volumeMb],
+    );
+  }
 }

@@ -24,6 +24,7 @@ import { connectPostgres } from '../connectors/postgres/pool.js';
 import { ensurePublication, taskPublicationName } from '../connectors/postgres/publication.js';
 import { ReplicationConnection } from '../connectors/postgres/replication-connection.js';
 import { dropSlotIfExists, findSlot, taskSlotName, waitSlotInactive } from '../connectors/postgres/slot.js';
+import { qualifiedName } from '../connectors/postgres/sql.js';
 import { targetColumnDeclaration } from '../connectors/postgres/type-map.js';
 import { formatLsn, parseLsn } from '../model/lsn.js';
 import type { Lsn } from '../model/lsn.js';
@@ -40,8 +41,23 @@ import { SourceMonitor } from './cdc/source-monitor.js';
 import { formatCheckpoint, parseCdcStartPosition, parseCdcStopPosition, parseCheckpoint } from './checkpoint.js';
 import type { CdcStop } from './checkpoint.js';
 import type { RunningTask, TableStats, TaskOutcome, TaskReporter, TaskSpec, TaskStats } from './contracts.js';
-import { controlTables, deleteTxnState, ensureControlTables, insertSuspendedTable, readTxnState, upsertStatus, writeTxnState } from './control-tables.js';
-import type { CatchUp, ControlTables, TxnState } from './control-tables.js';
+import {
+  addSuspendedTable,
+  clearSuspendedTables,
+  controlTables,
+  deleteSuspendedTableRows,
+  deleteTxnState,
+  ensureControlTables,
+  insertHistory,
+  insertSuspendedTable,
+  readSuspendedTables,
+  readTxnState,
+  upsertStatus,
+  writeTxnState,
+} from './control-tables.js';
+import type { CatchUp, ControlTables, HistoryRow, TxnState } from './control-tables.js';
+import { applyPolicies, ErrorPolicy } from './apply/error-policy.js';
+import { HistoryTimeslots } from './history.js';
 import { runFullLoad } from './full-load/index.js';
 import type { FullLoadResult } from './full-load/index.js';
 import { PreparedTargets, sourceCatalog, takePrepared } from './prepared-catalog.js';
@@ -105,6 +121,16 @@ export class TaskRunner implements RunningTask {
   /** The catalog prepared on this instance for this start (prepare-task), until the first attempt uses it. */
   private prepared: PreparedCatalog | undefined;
   private preparedTargets: PreparedTargets | undefined;
+  /** ErrorBehavior with its escalation counts: one for the task's whole run (across retries). */
+  private readonly errorPolicy: ErrorPolicy;
+  /** Source tables (`schema\u0000table`) suspended by ErrorBehavior: their changes are not mapped. */
+  private readonly suspendedSources = new Set<string>();
+  private readonly history: HistoryTimeslots | undefined;
+  private historyRows: HistoryRow[] = [];
+  private historyWrite: Promise<void> | undefined;
+  /** Commit LSN the last history count started from (CDC volume). */
+  private historyLsn: Lsn | undefined;
+  private readonly fullLoadRowsSeen = new Map<string, number>();
   readonly done: Promise<void>;
 
   constructor(
@@ -124,6 +150,11 @@ export class TaskRunner implements RunningTask {
     this.prepared = takePrepared(spec);
     const now = new Date().toISOString();
     this.taskStats = { StartDate: now, ...(spec.startType === 'resume-processing' ? {} : { FreshStartDate: now }) };
+    this.errorPolicy = new ErrorPolicy(applyPolicies(this.settings.ErrorBehavior));
+    const cts = this.settings.ControlTablesSettings;
+    // The live API echoes the slot length twice (also as historyTimeslotInMinutes): whichever was changed from the default counts.
+    const slotMinutes = cts.HistoryTimeslotInMinutes !== 5 ? cts.HistoryTimeslotInMinutes : cts.historyTimeslotInMinutes;
+    if (cts.HistoryTableEnabled && spec.migrationType !== 'full-load') this.history = new HistoryTimeslots(slotMinutes * 60_000, Date.now());
     this.done = this.main();
   }
 
@@ -233,9 +264,10 @@ export class TaskRunner implements RunningTask {
       await ensureControlTables(target, this.ct, {
         statusTable: this.settings.ControlTablesSettings.StatusTableEnabled,
         suspendedTablesTable: this.settings.ControlTablesSettings.SuspendedTablesTableEnabled,
+        historyTable: this.history !== undefined,
       });
-      // awsdms_status gets its own connection: the apply connection is inside transactions.
-      if (this.settings.ControlTablesSettings.StatusTableEnabled) this.statusDb = await open(spec.target, 'status');
+      // awsdms_status and awsdms_history get their own connection: the apply connection is inside transactions.
+      if (this.settings.ControlTablesSettings.StatusTableEnabled || this.history) this.statusDb = await open(spec.target, 'status');
       const catalog = await this.sourceCatalog(source);
       const planned = planTables(spec.tableMappings as TableMappings, catalog).map((t) => this.withTargetSchema(t));
       for (const t of planned) this.tableStat(t.source.schema, t.source.table);
@@ -278,8 +310,9 @@ export class TaskRunner implements RunningTask {
         if (state.catchUp) catchUp = state.catchUp;
         repl = await ReplicationConnection.open(spec.source, `${spec.taskResourceId}:cdc`);
       } else {
-        // start-replication / reload-target: a fresh position.
+        // start-replication / reload-target: a fresh position (and no table suspended any more).
         await deleteTxnState(target, this.ct, spec.taskResourceId);
+        await deleteSuspendedTableRows(target, this.ct, spec.taskResourceId);
         await ensurePublication(source, this.publication, planned.map((t) => t.source));
         const userSlot = this.slotName !== taskSlotName(spec.taskResourceId);
         repl = await ReplicationConnection.open(spec.source, `${spec.taskResourceId}:cdc`);
@@ -314,7 +347,7 @@ export class TaskRunner implements RunningTask {
         // ReloadTables: CDC paused at a transaction boundary; reload, then continue from there.
         await repl.close();
         const position: TxnState = { checkpoint: this.checkpoint ?? state.checkpoint, lsn: this.pausedAt!.lsn, seq: this.pausedAt!.seq, phase: 'cdc' };
-        const reloaded = await this.reloadNow(planned, catalog);
+        const reloaded = await this.reloadNow(planned, catalog, target);
         if (reloaded === undefined) return STOP.normal;
         const tableSkipBefore = new Map(catchUp.tableSkipBefore);
         for (const [k, lsn] of reloaded) tableSkipBefore.set(k, lsn);
@@ -326,6 +359,7 @@ export class TaskRunner implements RunningTask {
     } finally {
       this.phase = 'NOT RUNNING';
       await this.writeStatus(true);
+      await this.writeHistory(true);
       this.statusDb = undefined;
       this.monitor?.stop();
       this.monitor = undefined;
@@ -385,7 +419,6 @@ export class TaskRunner implements RunningTask {
     monitorDb: pg.Client,
   ): Promise<string> {
     const spec = this.spec;
-    const eb = this.settings.ErrorBehavior;
     let stopAt: CdcStop | undefined;
     if (spec.cdcStopPosition) {
       try {
@@ -397,21 +430,33 @@ export class TaskRunner implements RunningTask {
     const applier = new Applier(target, {
       taskName: spec.taskResourceId,
       controlTables: this.ct,
-      policies: {
-        dataError: eb.DataErrorPolicy,
-        tableError: eb.TableErrorPolicy,
-        updateMissing: eb.ApplyErrorUpdatePolicy,
-      },
+      errors: this.errorPolicy,
       chunkRows: 5_000,
-      onTableSuspended: (t, reason) => {
-        const stat = [...this.tables.values()].find((s) => s.SchemaName === t.schema && s.TableName === t.table);
+      onTableSuspended: async (t, reason) => {
+        this.suspendedSources.add(`${t.source.schema}\u0000${t.source.table}`);
+        const stat = this.tables.get(`${t.source.schema}\u0000${t.source.table}`);
         if (stat) stat.TableState = 'Table error';
         this.reporter.event(`table ${t.schema}.${t.table} suspended: ${reason}`, ['failure']);
+        // Kept with the checkpoint (same transaction): a resumed task keeps the table suspended.
+        await addSuspendedTable(target, this.ct, spec.taskResourceId, { schema: t.schema, table: t.table, sourceSchema: t.source.schema, sourceTable: t.source.table, reason });
         if (!this.settings.ControlTablesSettings.SuspendedTablesTableEnabled) return;
-        return insertSuspendedTable(target, this.ct, { serverName: hostname(), taskName: spec.taskResourceId, tableOwner: t.schema, tableName: t.table, reason });
+        await insertSuspendedTable(target, this.ct, { serverName: hostname(), taskName: spec.taskResourceId, tableOwner: t.schema, tableName: t.table, reason });
       },
     });
     await applier.init();
+    // Tables suspended before a stop, crash or move stay suspended until reloaded. What the target
+    // says is the truth: a suspension whose transaction was rolled back (a retry) is not kept, the
+    // replayed change decides again.
+    this.suspendedSources.clear();
+    for (const s of await readSuspendedTables(target, this.ct, spec.taskResourceId)) {
+      const key = `${s.sourceSchema}\u0000${s.sourceTable}`;
+      this.suspendedSources.add(key);
+      applier.suspended.add(qualifiedName(s.schema, s.table));
+      const stat = this.tables.get(key);
+      if (stat) stat.TableState = 'Table error';
+      this.reporter.event(`table ${s.schema}.${s.table} stays suspended (${s.reason}); reload it (ReloadTables or reload-target) to replicate it again`, ['failure']);
+    }
+    this.historyLsn = state.lsn;
     const relations = new Relations(target, this.planner(planned, source), this.preparedTargets);
 
     // The slot may still be held by the walsender of a task instance that just stopped.
@@ -447,7 +492,10 @@ export class TaskRunner implements RunningTask {
       commitTimeoutMs: tuning.CommitTimeout * 1000,
       ...(stopAt ? { stopAt } : {}),
       ...(this.stopAtLsn !== undefined ? { stopAtLsn: this.stopAtLsn } : {}),
-      onCommit: (c) => this.committed(c.counts, c.checkpoint),
+      onCommit: (c) => {
+        this.committed(c.counts, c.checkpoint);
+        this.historyCommitted(c.counts, c.lsn);
+      },
       onTick: (live) => {
         this.cdcLive = { latencySeconds: live.latencySeconds, pendingChanges: live.pendingChanges };
       },
@@ -485,7 +533,7 @@ export class TaskRunner implements RunningTask {
    * from transactions before L (already in the snapshot) and applies the rest. The skip bounds are
    * stored with the checkpoint on the target, so a restart keeps them. Returns undefined on stop.
    */
-  private async reloadNow(planned: PlannedTable[], catalog: SourceTableInfo[]): Promise<Map<string, Lsn> | undefined> {
+  private async reloadNow(planned: PlannedTable[], catalog: SourceTableInfo[], target: pg.Client): Promise<Map<string, Lsn> | undefined> {
     const wanted = this.reloadQueue.splice(0);
     const tables = planned.filter((t) => wanted.some((w) => w.SchemaName === t.source.schema && w.TableName === t.source.table));
     const unknown = wanted.filter((w) => !tables.some((t) => t.source.schema === w.SchemaName && t.source.table === w.TableName));
@@ -497,6 +545,9 @@ export class TaskRunner implements RunningTask {
       stat.FullLoadReloaded = true;
     }
     this.reporter.event(`reloading ${tables.map((t) => `${t.source.schema}.${t.source.table}`).join(', ')}`, ['state change']);
+    // A reload lifts a suspension (ErrorBehavior): the table is loaded again and replicated.
+    for (const t of tables) this.suspendedSources.delete(`${t.source.schema}\u0000${t.source.table}`);
+    await clearSuspendedTables(target, this.ct, this.spec.taskResourceId, tables.map((t) => t.target));
     const loaded = await this.loadFromFreshSnapshot(tables, catalog, false);
     if (!loaded) return undefined;
     return new Map(tables.map((t) => [`${t.source.schema}\u0000${t.source.table}`, loaded.snapshotLsn]));
@@ -587,6 +638,7 @@ export class TaskRunner implements RunningTask {
       onTableState: (s) => {
         onState?.(s);
         const stat = this.tableStat(s.SchemaName, s.TableName);
+        this.historyLoaded(s);
         Object.assign(stat, s, { Inserts: stat.Inserts, Updates: stat.Updates, Deletes: stat.Deletes, Ddls: stat.Ddls });
         this.updateFullLoadCounts();
       },
@@ -635,7 +687,8 @@ export class TaskRunner implements RunningTask {
   private planner(planned: PlannedTable[], source: pg.Client): TablePlanner {
     const byName = new Map(planned.map((t) => [`${t.source.schema}\u0000${t.source.table}`, t]));
     return {
-      plan: (schema, table) => byName.get(`${schema}\u0000${table}`),
+      // A suspended table's changes are skipped (its target table may be gone).
+      plan: (schema, table) => (this.suspendedSources.has(`${schema}\u0000${table}`) ? undefined : byName.get(`${schema}\u0000${table}`)),
       replan: async (schema, table) => {
         const info = (await readSourceCatalog(source, { tables: [{ schema, table }] }))[0];
         if (!info) return undefined;
@@ -713,11 +766,63 @@ export class TaskRunner implements RunningTask {
     }
     this.reporter.progress(p);
     void this.writeStatus(false);
+    if (this.phase !== 'NOT RUNNING') this.history?.active(this.phase);
+    void this.writeHistory(false);
+  }
+
+  // ---- awsdms_history ----
+
+  private historyLoaded(s: TableStats): void {
+    if (!this.history || s.FullLoadRows === undefined) return;
+    const key = `${s.SchemaName}\u0000${s.TableName}`;
+    const delta = s.FullLoadRows - (this.fullLoadRowsSeen.get(key) ?? 0);
+    this.fullLoadRowsSeen.set(key, s.FullLoadRows);
+    if (delta > 0) this.history.add('FULL LOAD', delta);
+  }
+
+  private historyCommitted(counts: TableCounts[], lsn: Lsn): void {
+    if (!this.history) return;
+    const records = counts.reduce((n, c) => n + c.inserts + c.updates + c.deletes + c.ddls, 0);
+    const bytes = this.historyLsn !== undefined && lsn > this.historyLsn ? Number(lsn - this.historyLsn) : 0;
+    if (this.historyLsn === undefined || lsn > this.historyLsn) this.historyLsn = lsn;
+    this.history.add('CHANGE PROCESSING (CDC)', records, bytes);
+  }
+
+  /**
+   * awsdms_history (ControlTablesSettings.HistoryTableEnabled): the rows of each finished timeslot,
+   * and with `final` (the task stops) of the slot in progress. Rows that could not be written are
+   * kept for the next attempt.
+   */
+  private async writeHistory(final: boolean): Promise<void> {
+    const h = this.history;
+    if (!h) return;
+    if (this.historyWrite) {
+      if (!final) return;
+      await this.historyWrite;
+    }
+    const now = Date.now();
+    if (final || h.due(now)) {
+      for (const r of h.close(now, this.cdcLive.latencySeconds)) {
+        this.historyRows.push({ serverName: hostname(), taskName: this.spec.taskResourceId, ...r });
+      }
+    }
+    const db = this.statusDb;
+    if (!db || this.historyRows.length === 0) return;
+    const rows = this.historyRows;
+    this.historyRows = [];
+    this.historyWrite = insertHistory(db, this.ct, rows)
+      .catch(() => {
+        this.historyRows.unshift(...rows);
+      })
+      .finally(() => {
+        this.historyWrite = undefined;
+      });
+    await this.historyWrite;
   }
 
   /** awsdms_status (ControlTablesSettings.StatusTableEnabled), about every 5 s; best effort. */
   private async writeStatus(force: boolean): Promise<void> {
-    const db = this.statusDb;
+    const db = this.settings.ControlTablesSettings.StatusTableEnabled ? this.statusDb : undefined;
     if (!db || this.statusBusy || (!force && Date.now() - this.lastStatusWrite < 5_000)) return;
     this.statusBusy = true;
     this.lastStatusWrite = Date.now();

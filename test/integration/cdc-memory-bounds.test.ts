@@ -10,8 +10,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeStreamMessage, HIGH_WATER_BYTES, ReplicationConnection, streamMessageEnd } from '../../src/connectors/postgres/replication-connection.js';
 import { Applier, FLUSH_CHARS } from '../../src/engine/apply/applier.js';
 import { buildApplyTable, readTargetTable } from '../../src/engine/apply/apply-table.js';
+import { applyPolicies, ErrorPolicy } from '../../src/engine/apply/error-policy.js';
 import { controlTables, ensureControlTables } from '../../src/engine/control-tables.js';
 import { startTask } from '../../src/engine/index.js';
+import { defaultTaskSettings } from '../../src/model/task-settings.js';
 import { endpointSpec, RecordingReporter, taskSpec } from '../helpers/cdc-harness.js';
 import { waitFor } from '../helpers/ports.js';
 import { startPostgres, type PostgresCluster } from '../helpers/postgres.js';
@@ -94,7 +96,7 @@ describe('CDC memory bounds for wide rows', () => {
       const applier = new Applier(db, {
         taskName: 'MEMTEST',
         controlTables: ct,
-        policies: { dataError: 'LOG_ERROR', tableError: 'SUSPEND_TABLE', updateMissing: 'LOG_ERROR' },
+        errors: new ErrorPolicy(applyPolicies(defaultTaskSettings().ErrorBehavior)),
         chunkRows: 5000,
         onTableSuspended: () => {},
       });

@@ -96,7 +96,8 @@ describe('TableErrorPolicy when a target table disappears during CDC', () => {
     await target.query(`DROP TABLE IF EXISTS app.lost; CREATE TABLE app.lost (id int PRIMARY KEY, v text)`);
     const reporter = new RecordingReporter();
     startTask(
-      taskSpec(source, target, { taskId: 'TERR', migrationType: 'cdc', startType: 'resume-processing', settings: { ErrorBehavior: { TableErrorPolicy: 'STOP_TASK' } } }),
+      // start-replication: a resumed task would keep app.lost suspended by the test before (a suspension persists).
+      taskSpec(source, target, { taskId: 'TERR', migrationType: 'cdc', startType: 'start-replication', settings: { ErrorBehavior: { TableErrorPolicy: 'STOP_TASK' } } }),
       reporter,
     );
     await reporter.waitRunning();

@@ -142,14 +142,15 @@ describe('net changes per key', () => {
     const net = new NetChanges([0]);
     net.insert(['1', 'a', 'big']);
     net.update(['1', 'b', undefined]);
-    expect(net.entries.get('1')).toEqual({ op: 'upsert', row: ['1', 'b', 'big'] });
+    expect(net.entries.get('1')).toEqual({ op: 'upsert', row: ['1', 'b', 'big'], tolerant: false });
     net.update(['2', 'x', undefined]);
     net.update(['2', undefined, 'y']);
     expect(net.entries.get('2')).toEqual({ op: 'update', row: ['2', 'x', 'y'] });
     net.delete(['1', null, null]);
     expect(net.entries.get('1')!.op).toBe('delete');
     net.insert(['1', 'again', 'v']);
-    expect(net.entries.get('1')).toEqual({ op: 'upsert', row: ['1', 'again', 'v'] });
+    // Re-inserted after its delete in the batch: replaces the row, not an insert conflict.
+    expect(net.entries.get('1')).toEqual({ op: 'upsert', row: ['1', 'again', 'v'], tolerant: true });
     expect(net.size).toBe(2);
   });
 

@@ -9,7 +9,10 @@
  * applied inside one still-open target transaction, which commits with the source commit.
  *
  * Each chunk runs under a savepoint. When a set-based statement fails (bad value, constraint) or
- * an UPDATE misses rows, the chunk is rolled back to the savepoint and replayed one row at a time,
+ * meets an apply conflict (an UPDATE or, unless ApplyErrorDeletePolicy is IGNORE_RECORD, a DELETE
+ * that misses rows; unless ApplyErrorInsertPolicy is INSERT_RECORD, an INSERT whose key exists,
+ * found by `ON CONFLICT DO NOTHING` inserting fewer rows than it had), the chunk is rolled back to
+ * the savepoint and replayed one row at a time,
  * each under its own savepoint, so the one bad row goes to awsdms_apply_exceptions and the task
  * follows ErrorBehavior, while the good rows still apply.
  *
@@ -27,18 +30,8 @@ import { insertApplyException, txnStateUpsertLiteralSql } from '../control-table
 import type { ApplyTable, Row } from './apply-table.js';
 import { keyOf, NetChanges } from './net-changes.js';
 import type { NetEntry } from './net-changes.js';
-import { deleteOneSql, deleteSql, describeStatement, setColumns, updateOneSql, updateSql, upsertSql } from './statements.js';
-
-export type RowPolicy = 'IGNORE_RECORD' | 'LOG_ERROR' | 'SUSPEND_TABLE' | 'STOP_TASK';
-
-export interface ApplyPolicies {
-  /** ErrorBehavior.DataErrorPolicy: a value or constraint the target refuses. */
-  dataError: RowPolicy;
-  /** ErrorBehavior.TableErrorPolicy: the table itself is wrong (missing, no usable key). */
-  tableError: 'SUSPEND_TABLE' | 'STOP_TASK';
-  /** ErrorBehavior.ApplyErrorUpdatePolicy: an UPDATE found no row. */
-  updateMissing: RowPolicy | 'UPDATE_RECORD';
-}
+import { deleteOneSql, deleteSql, describeStatement, insertSql, setColumns, updateOneSql, updateSql, upsertSql } from './statements.js';
+import type { ConflictOp, Decision, ErrorPolicy, RowPolicy } from './error-policy.js';
 
 export interface TableCounts {
   table: ApplyTable;
@@ -51,7 +44,7 @@ export interface TableCounts {
 /** A failure that stops the task (STOP_TASK policies, or an error no policy covers). */
 export class FatalApplyError extends Error {}
 
-/** An update that found fewer rows than it had: replayed row by row to find them. */
+/** A set-based statement that touched fewer rows than it had (an apply conflict): replayed row by row to find them. */
 class MissingRowsError extends Error {}
 
 type OrderedOp = { op: 'insert'; row: Row } | { op: 'update'; row: Row; match: Row } | { op: 'delete'; match: Row };
@@ -67,7 +60,8 @@ interface Pending {
 export interface ApplierOptions {
   taskName: string;
   controlTables: ControlTables;
-  policies: ApplyPolicies;
+  /** ErrorBehavior: the policies and the escalation counts (kept by the task across applier instances). */
+  errors: ErrorPolicy;
   /** Rows per set-based chunk (2-5k measured best here). */
   chunkRows: number;
   /**
@@ -121,11 +115,18 @@ export class Applier {
    * fixes them), as the full load's convergence invariant requires.
    */
   lenient = false;
+  /** ApplyErrorInsertPolicy INSERT_RECORD: an insert overwrites an existing row (no conflict check). */
+  private readonly insertsOverwrite: boolean;
+  /** ApplyErrorDeletePolicy IGNORE_RECORD without ApplyErrorEscalationCount: a delete that finds no row needs no check. */
+  private readonly deletesMayMiss: boolean;
 
   constructor(
     private readonly db: pg.Client,
     private readonly opts: ApplierOptions,
-  ) {}
+  ) {
+    this.insertsOverwrite = opts.errors.policies.insertExisting === 'INSERT_RECORD';
+    this.deletesMayMiss = opts.errors.policies.deleteMissing === 'IGNORE_RECORD' && opts.errors.policies.applyEscalation.count === 0;
+  }
 
   /** Session settings for the apply connection (see the module comment for replication_role). */
   async init(): Promise<void> {
@@ -167,7 +168,7 @@ export class Applier {
   insert(t: ApplyTable, row: Row): Promise<void> | undefined {
     if (this.isSuspended(t)) return undefined;
     const p = this.slot(t);
-    if (p.net) p.net.insert(row);
+    if (p.net) p.net.insert(row, this.lenient || this.insertsOverwrite);
     else p.ordered!.push({ op: 'insert', row });
     this.count(t).inserts++;
     return this.added(row);
@@ -196,7 +197,7 @@ export class Applier {
     this.count(t).deletes++;
     const p = this.slot(t);
     if (!keyOrOld) return this.tableError(t, `the source sent no key for a delete on ${t.qualified}`);
-    if (p.net) p.net.delete(keyOrOld);
+    if (p.net) p.net.delete(keyOrOld, this.lenient || this.deletesMayMiss);
     else p.ordered!.push({ op: 'delete', match: keyOrOld });
     return this.added(keyOrOld);
   }
@@ -378,7 +379,7 @@ export class Applier {
     }
     for (const st of setStatements(p)) {
       const n = await this.run(st.text, st.values);
-      if (st.expect !== undefined && n < st.expect) throw new MissingRowsError(`${st.expect - n} updated rows of ${t.qualified} not found on the target`);
+      if (st.expect !== undefined && n < st.expect) throw new MissingRowsError(`${st.expect - n} rows of ${t.qualified} in conflict with the target`);
     }
   }
 
@@ -386,9 +387,10 @@ export class Applier {
    * A whole target transaction in ONE round trip: BEGIN, the set-based statements with their
    * arrays inlined as literals, the checkpoint upsert and COMMIT, as one simple-query batch. Used
    * when nothing was sent yet and every pending table is keyed or append-only (every small source
-   * transaction in transactional mode, most batches). An UPDATE that misses rows makes the batch
-   * fail on purpose (division by zero in its row-count check), so that, as with any error, the
-   * transaction is rolled back and replayed row by row to find the offending rows.
+   * transaction in transactional mode, most batches). A statement with an apply conflict (see the
+   * module comment) makes the batch fail on purpose (division by zero in its row-count check), so
+   * that, as with any error, the transaction is rolled back and replayed row by row to find the
+   * offending rows.
    * Takes the pending work (synchronously, so the caller can collect the next batch meanwhile);
    * undefined when it cannot be used (the caller takes the normal path).
    */
@@ -460,8 +462,9 @@ export class Applier {
         } else await this.runOne(t, 'UPDATE', op.row, () => updateOneSql(t, op.row, op.match), true);
       } else {
         const q = deleteOneSql(t, op.match);
-        if (!oneByOne) await this.db.query(q.text, q.values);
-        else await this.runOne(t, 'DELETE', op.match, () => q, false);
+        const mustMatch = !this.deletesMayMiss && !this.lenient;
+        if (oneByOne) await this.runOne(t, 'DELETE', op.match, () => q, mustMatch);
+        else if ((await this.db.query(q.text, q.values)).rowCount === 0 && mustMatch) throw new MissingRowsError(`a deleted row of ${t.qualified} was not found on the target`);
       }
     }
     await flushInserts();
@@ -479,9 +482,11 @@ export class Applier {
     for (const op of ['delete', 'upsert', 'update'] as const) {
       for (const e of entries) {
         if (e.op !== op || this.isSuspended(t)) continue;
-        if (op === 'delete') await this.runOne(t, 'DELETE', e.row, () => ({ text: deleteSql(t), values: columnsOf([e.row], t.keyIdx) }), false);
-        else if (op === 'upsert') await this.runOne(t, 'INSERT', e.row, () => ({ text: upsertSql(t), values: columnsOf([e.row], all) }), false);
-        else {
+        if (op === 'delete') await this.runOne(t, 'DELETE', e.row, () => ({ text: deleteSql(t), values: columnsOf([e.row], t.keyIdx) }), e.tolerant !== true);
+        else if (op === 'upsert') {
+          const text = e.tolerant ? upsertSql(t) : insertSql(t);
+          await this.runOne(t, 'INSERT', e.row, () => ({ text, values: columnsOf([e.row], all) }), e.tolerant !== true);
+        } else {
           const set = setColumns(t, e.row, false);
           if (set.length > 0) await this.runOne(t, 'UPDATE', e.row, () => ({ text: updateSql(t, set), values: columnsOf([e.row], [...t.keyIdx, ...set]) }), true);
         }
@@ -489,7 +494,10 @@ export class Applier {
     }
   }
 
-  /** One row under its own savepoint; a refused row goes through ErrorBehavior. */
+  /**
+   * One row under its own savepoint; a refused row goes through ErrorBehavior, and so does a row
+   * that `mustMatch` but touched nothing (an apply conflict, see conflict()).
+   */
   private async runOne(
     t: ApplyTable,
     op: 'INSERT' | 'UPDATE' | 'DELETE',
@@ -508,23 +516,39 @@ export class Applier {
       if (c.retryable) throw err;
       await this.db.query('ROLLBACK TO SAVEPOINT opendms_row');
       const isData = c.code !== undefined && (c.code.startsWith('22') || c.code.startsWith('23'));
-      if (isData) await this.rowError(t, op, row, c.message, this.opts.policies.dataError);
+      if (isData) await this.rowError(t, op, row, c.message, this.opts.errors.dataError(t.qualified));
       else await this.tableError(t, `${t.qualified}: ${c.message}`);
       return;
     }
     await this.db.query('RELEASE SAVEPOINT opendms_row');
-    if (mustMatch && affected === 0) {
-      const policy = this.lenient ? 'UPDATE_RECORD' : this.opts.policies.updateMissing;
-      if (policy === 'UPDATE_RECORD' && (this.lenient || !row.includes(undefined))) {
-        const all = t.columns.map((_, i) => i);
-        await this.runOne(t, 'INSERT', row, () => ({ text: upsertSql(t), values: columnsOf([row], all) }), false);
-      } else if (policy !== 'UPDATE_RECORD') {
-        await this.rowError(t, op, row, '0 rows affected: the row to update was not found on the target', policy);
-      }
-    }
+    if (mustMatch && affected === 0) await this.conflict(t, op, row);
   }
 
-  private async rowError(t: ApplyTable, op: 'INSERT' | 'UPDATE' | 'DELETE', row: Row, message: string, policy: RowPolicy): Promise<void> {
+  /**
+   * An apply conflict: an INSERT whose key exists, an UPDATE or DELETE that found no row. While
+   * replaying over a resumed full load (`lenient`), an UPDATE inserts its row (the convergence
+   * invariant); otherwise ApplyErrorInsert/Update/DeletePolicy and the escalation decide.
+   */
+  private async conflict(t: ApplyTable, op: ConflictOp, row: Row): Promise<void> {
+    const all = t.columns.map((_, i) => i);
+    const upsert = () => this.runOne(t, 'INSERT', row, () => ({ text: upsertSql(t), values: columnsOf([row], all) }), false);
+    if (op === 'UPDATE' && this.lenient) return upsert();
+    const d = this.opts.errors.conflict(t.qualified, op);
+    if (d.policy === 'UPDATE_RECORD') {
+      // Only a complete row can be inserted (an unchanged TOASTed value is unknown).
+      if (!row.includes(undefined)) await upsert();
+      return;
+    }
+    if (d.policy === 'INSERT_RECORD') return upsert();
+    const message =
+      op === 'INSERT'
+        ? 'duplicate key: a row with this key already exists on the target'
+        : `0 rows affected: the row to ${op === 'UPDATE' ? 'update' : 'delete'} was not found on the target`;
+    await this.rowError(t, op, row, message, { policy: d.policy, setting: d.setting });
+  }
+
+  private async rowError(t: ApplyTable, op: 'INSERT' | 'UPDATE' | 'DELETE', row: Row, message: string, d: Decision<RowPolicy>): Promise<void> {
+    const policy = d.policy;
     if (policy === 'IGNORE_RECORD') return;
     await insertApplyException(this.db, this.opts.controlTables, {
       taskName: this.opts.taskName,
@@ -533,12 +557,13 @@ export class Applier {
       statement: describeStatement(t, op, row),
       error: message,
     });
-    if (policy === 'STOP_TASK') throw new FatalApplyError(`could not apply a change to ${t.qualified}: ${message} (DataErrorPolicy STOP_TASK)`);
+    if (policy === 'STOP_TASK') throw new FatalApplyError(`could not apply a change to ${t.qualified}: ${message} (${d.setting} STOP_TASK)`);
     if (policy === 'SUSPEND_TABLE') await this.suspend(t, message);
   }
 
   private async tableError(t: ApplyTable, message: string): Promise<void> {
-    if (this.opts.policies.tableError === 'STOP_TASK') throw new FatalApplyError(`${message} (TableErrorPolicy STOP_TASK)`);
+    const d = this.opts.errors.tableError();
+    if (d.policy === 'STOP_TASK') throw new FatalApplyError(`${message} (${d.setting} STOP_TASK)`);
     await this.suspend(t, message);
   }
 
@@ -561,15 +586,20 @@ interface SetStatement {
   expect?: number;
 }
 
-/** The set-based statements for a keyed table's net changes: deletes, upserts, updates per column set. */
+/**
+ * The set-based statements for a keyed table's net changes: deletes, upserts/inserts, updates per
+ * column set. `tolerant` entries (see NetEntry) go in statements that cannot conflict.
+ */
 function setStatements(p: Pending): SetStatement[] {
   const t = p.table;
   const deletes: NetEntry[] = [];
+  const strictDeletes: NetEntry[] = [];
   const upserts: NetEntry[] = [];
+  const inserts: NetEntry[] = [];
   const updates = new Map<string, { set: number[]; rows: Row[] }>();
   for (const e of p.net!.entries.values()) {
-    if (e.op === 'delete') deletes.push(e);
-    else if (e.op === 'upsert') upserts.push(e);
+    if (e.op === 'delete') (e.tolerant ? deletes : strictDeletes).push(e);
+    else if (e.op === 'upsert') (e.tolerant ? upserts : inserts).push(e);
     else {
       const set = setColumns(t, e.row, false);
       if (set.length === 0) continue;
@@ -581,7 +611,11 @@ function setStatements(p: Pending): SetStatement[] {
   }
   const out: SetStatement[] = [];
   if (deletes.length > 0) out.push({ text: deleteSql(t), values: columnsOf(deletes.map((e) => e.row), t.keyIdx) });
+  // Deletes and inserts that must not conflict (ApplyErrorDeletePolicy / ApplyErrorInsertPolicy):
+  // a short row count sends the chunk to the row-by-row replay, which finds the offending rows.
+  if (strictDeletes.length > 0) out.push({ text: deleteSql(t), values: columnsOf(strictDeletes.map((e) => e.row), t.keyIdx), expect: strictDeletes.length });
   if (upserts.length > 0) out.push({ text: upsertSql(t), values: columnsOf(upserts.map((e) => e.row), t.columns.map((_, i) => i)) });
+  if (inserts.length > 0) out.push({ text: insertSql(t), values: columnsOf(inserts.map((e) => e.row), t.columns.map((_, i) => i)), expect: inserts.length });
   for (const { set, rows } of updates.values()) {
     out.push({ text: updateSql(t, set), values: columnsOf(rows, [...t.keyIdx, ...set]), expect: rows.length });
   }

@@ -21,6 +21,12 @@ export type NetOp = 'upsert' | 'update' | 'delete';
 export interface NetEntry {
   op: NetOp;
   row: Row;
+  /**
+   * Not a conflict whatever the target holds: an upsert that may replace a row (it follows a
+   * delete of the key in this batch, or the caller asked for it), or a delete that may find no row
+   * (it follows an insert of the key in this batch, or the caller asked for it).
+   */
+  tolerant?: boolean;
 }
 
 /** A key of a row: the key columns' text values joined with a separator that cannot occur in text. */
@@ -47,8 +53,9 @@ export class NetChanges {
     return this.entries.size;
   }
 
-  insert(row: Row): void {
-    this.entries.set(keyOf(row, this.keyIdx), { op: 'upsert', row });
+  insert(row: Row, tolerant = false): void {
+    const key = keyOf(row, this.keyIdx);
+    this.entries.set(key, { op: 'upsert', row, tolerant: tolerant || this.entries.get(key)?.op === 'delete' });
   }
 
   update(row: Row): void {
@@ -57,12 +64,13 @@ export class NetChanges {
     if (!prev || prev.op === 'delete') {
       this.entries.set(key, { op: 'update', row });
     } else {
-      this.entries.set(key, { op: prev.op, row: mergeRows(prev.row, row) });
+      this.entries.set(key, { op: prev.op, row: mergeRows(prev.row, row), tolerant: prev.tolerant });
     }
   }
 
-  delete(keyRow: Row): void {
-    this.entries.set(keyOf(keyRow, this.keyIdx), { op: 'delete', row: keyRow });
+  delete(keyRow: Row, tolerant = false): void {
+    const key = keyOf(keyRow, this.keyIdx);
+    this.entries.set(key, { op: 'delete', row: keyRow, tolerant: tolerant || this.entries.get(key)?.op === 'upsert' });
   }
 
   clear(): void {

@@ -34,6 +34,16 @@ export function upsertSql(t: ApplyTable): string {
   return `INSERT INTO ${t.qualified} (${idx.map((i) => col(t, i)).join(', ')}) SELECT ${select} FROM ${unnestFrom(idx)}${conflict}`;
 }
 
+/**
+ * INSERT ... ON CONFLICT (key) DO NOTHING: the row count says how many keys were new; the others
+ * are insert conflicts (ApplyErrorInsertPolicy). Params as upsertSql.
+ */
+export function insertSql(t: ApplyTable): string {
+  const idx = allIdx(t);
+  const select = idx.map((i, n) => cast(t, i, `_u.v${n}`)).join(', ');
+  return `INSERT INTO ${t.qualified} (${idx.map((i) => col(t, i)).join(', ')}) SELECT ${select} FROM ${unnestFrom(idx)} ON CONFLICT (${t.keyIdx.map((i) => col(t, i)).join(', ')}) DO NOTHING`;
+}
+
 /** UPDATE of the `set` columns, matched on the key; params: key columns then set columns. */
 export function updateSql(t: ApplyTable, set: number[]): string {
   const params = [...t.keyIdx, ...set];
