@@ -78,7 +78,9 @@ describe('a suspended table across stop and resume', () => {
          FROM public.awsdms_history WHERE task_name = 'PERS' ORDER BY timeslot_type DESC`,
     )) as { server_name: string; timeslot_type: string; timeslot: Date; timeslot_duration: number; timeslot_latency: number | null; records: number; volume: number | null }[];
     expect(history.map((h) => h.timeslot_type)).toEqual(['FULL LOAD', 'CHANGE PROCESSING (CDC)']);
-    expect(history[0]).toMatchObject({ records: 5, volume: null, timeslot_latency: null, timeslot_duration: 1 });
+    expect(history[0]).toMatchObject({ records: 5, volume: null, timeslot_latency: null });
+    // Whole minutes, rounded: 1, or 2 if this machine was slow enough to pass 90 s.
+    expect([1, 2]).toContain(history[0]!.timeslot_duration);
     expect(history[1]!.records).toBeGreaterThanOrEqual(1);
     expect(history[1]!.volume).toBeGreaterThanOrEqual(1);
     expect(history[1]!.timeslot_latency).not.toBeNull();

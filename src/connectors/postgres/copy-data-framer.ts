@@ -48,7 +48,9 @@ export class CopyDataFramer {
     let runStart = -1;
     while (buf.length - o >= 5) {
       const type = buf[o]!;
-      const end = o + 1 + buf.readInt32BE(o + 1);
+      const length = buf.readInt32BE(o + 1);
+      if (length < 4) throw new Error(`replication stream: a backend message of length ${length} (the stream is corrupt)`);
+      const end = o + 1 + length;
       if (end > buf.length) break;
       if (type === 0x64) {
         if (runStart < 0) runStart = o;

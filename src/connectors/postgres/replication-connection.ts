@@ -83,7 +83,9 @@ export class ReplicationConnection {
   /** Runs of framed CopyData messages (see CopyDataFramer), oldest first. */
   private queue: Buffer[] = [];
   private queuedBytes = 0;
-  private paused = false;
+  /** Paused because HIGH_WATER_BYTES are queued (until the consumer takes them). */
+  private full = false;
+  private socketPaused = false;
   private streaming = false;
   private ended = false;
   private failure: Error | undefined;
@@ -142,7 +144,15 @@ export class ReplicationConnection {
         for (const l of pgListeners) l(message);
       },
     );
-    socket.on('data', (chunk: Buffer) => framer.push(chunk));
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        framer.push(chunk);
+      } catch (err) {
+        // A corrupt stream fails this session (and is retried), never the process.
+        this.fail(err as Error);
+        socket.destroy();
+      }
+    });
     this.streaming = true;
     const sql =
       `START_REPLICATION SLOT ${quoteIdent(slotName)} LOGICAL ${formatLsn(startLsn)} ` +
@@ -171,10 +181,8 @@ export class ReplicationConnection {
     const runs = this.queue;
     this.queue = [];
     this.queuedBytes = 0;
-    if (this.paused) {
-      this.paused = false;
-      this.raw.stream.resume();
-    }
+    this.full = false;
+    this.flow();
     return runs;
   }
 
@@ -185,7 +193,7 @@ export class ReplicationConnection {
 
   /** Bytes queued now, and whether the socket is paused for them (flow control, for tests). */
   get queued(): { bytes: number; paused: boolean } {
-    return { bytes: this.queuedBytes, paused: this.paused };
+    return { bytes: this.queuedBytes, paused: this.full };
   }
 
   /** True once the stream ended (server closed it, or close() was called). */
@@ -222,6 +230,8 @@ export class ReplicationConnection {
   async close(): Promise<void> {
     this.ended = true;
     this.notify();
+    // A paused socket would never read the server's FIN, and close would wait for its timer.
+    this.flow();
     const socket = this.raw.stream;
     if (socket.destroyed) return;
     await new Promise<void>((resolve) => {
@@ -240,11 +250,20 @@ export class ReplicationConnection {
   private onRun(run: Buffer): void {
     this.queue.push(run);
     this.queuedBytes += run.length;
-    if (this.queuedBytes >= HIGH_WATER_BYTES && !this.paused) {
-      this.paused = true;
-      this.raw.stream.pause();
+    if (this.queuedBytes >= HIGH_WATER_BYTES) {
+      this.full = true;
+      this.flow();
     }
     this.notify();
+  }
+
+  /** Pauses or resumes the socket as the queue bound says (never once the stream ended). */
+  private flow(): void {
+    const pause = this.full && !this.ended;
+    if (pause === this.socketPaused) return;
+    this.socketPaused = pause;
+    if (pause) this.raw.stream.pause();
+    else this.raw.stream.resume();
   }
 
   private fail(err: Error): void {

@@ -187,7 +187,7 @@ export class Applier {
       p.net.update(row);
       return this.added(row);
     }
-    if (!match) return this.tableError(t, `table ${t.qualified} has no primary key on the target and the source sent no old row; updates need REPLICA IDENTITY FULL on the source table`);
+    if (!match) return this.tableErrorInOrder(t, `table ${t.qualified} has no primary key on the target and the source sent no old row; updates need REPLICA IDENTITY FULL on the source table`);
     p.ordered!.push({ op: 'update', row, match });
     return this.added(row);
   }
@@ -196,7 +196,7 @@ export class Applier {
     if (this.isSuspended(t)) return undefined;
     this.count(t).deletes++;
     const p = this.slot(t);
-    if (!keyOrOld) return this.tableError(t, `the source sent no key for a delete on ${t.qualified}`);
+    if (!keyOrOld) return this.tableErrorInOrder(t, `the source sent no key for a delete on ${t.qualified}`);
     if (p.net) p.net.delete(keyOrOld, this.lenient || this.deletesMayMiss);
     else p.ordered!.push({ op: 'delete', match: keyOrOld });
     return this.added(keyOrOld);
@@ -261,11 +261,17 @@ export class Applier {
       // Lenient replay decides per row on failure from `lenient`, which the caller changes per
       // source transaction: such batches are not overlapped with the next one.
       const overlap = !this.lenient;
-      const sent = this.runInline(inline, upsert).then(() => onDurable(counts));
-      if (!overlap) return sent;
+      const sent = this.runInline(inline, upsert);
+      if (!overlap) return sent.then(() => onDurable(counts));
       this.inflight = sent.then(
         () => {
+          // Cleared before the callback, so what it wakes sees no commit in flight.
           this.inflight = undefined;
+          try {
+            onDurable(counts);
+          } catch (err) {
+            this.inflightError = err;
+          }
         },
         (err: unknown) => {
           this.inflight = undefined;
@@ -559,6 +565,17 @@ export class Applier {
     });
     if (policy === 'STOP_TASK') throw new FatalApplyError(`could not apply a change to ${t.qualified}: ${message} (${d.setting} STOP_TASK)`);
     if (policy === 'SUSPEND_TABLE') await this.suspend(t, message);
+  }
+
+  /**
+   * A table error met while a change is added (not while applying): what the suspension writes
+   * waits for the commit in flight and joins the open target transaction, so it is durable
+   * exactly with the checkpoint that passes the change.
+   */
+  private async tableErrorInOrder(t: ApplyTable, message: string): Promise<void> {
+    await this.settle();
+    await this.begin();
+    await this.tableError(t, message);
   }
 
   private async tableError(t: ApplyTable, message: string): Promise<void> {

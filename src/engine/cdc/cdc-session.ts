@@ -67,6 +67,8 @@ export interface CdcSessionOptions {
   onTick(live: { latencySeconds: number; pendingChanges: number; lastCommitted: Lsn }): void;
 }
 
+/** Messages handled between two turns of the event loop (see run()). */
+const YIELD_EVERY = 256;
 /** Feedback at least this often while streaming. */
 const FEEDBACK_INTERVAL_MS = 1_000;
 /** After a target commit, feedback at most this often: WAL is released (and a waiting stop or move sees the position) soon after each batch. */
@@ -90,6 +92,7 @@ export class CdcSession {
   private lastEventAt = Date.now();
   private latencySeconds = 0;
   private endReason: CdcEndReason | undefined;
+  private sinceYield = 0;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(private readonly o: CdcSessionOptions) {
@@ -129,6 +132,12 @@ export class CdcSession {
             // Row changes are handled synchronously; only what needs the target returns a promise.
             const p = this.handle(event);
             if (p) await p;
+            else if (++this.sinceYield >= YIELD_EVERY) {
+              // Let the event loop read the socket now and then: if it sat unread for a whole
+              // batch, the walsender would block on a full socket instead of decoding ahead.
+              this.sinceYield = 0;
+              await new Promise<void>((resolve) => setImmediate(resolve));
+            }
           }
         }
         if (!this.inTxn && !this.endReason) await this.maybeCommit(false);
@@ -178,8 +187,7 @@ export class CdcSession {
         this.inTxn = true;
         this.txnHasRows = false;
         this.txnFinal = m.finalLsn;
-        this.o.applier.lenient = m.finalLsn < this.o.lenientBefore;
-        return undefined;
+        return this.setLenient(m.finalLsn < this.o.lenientBefore);
       case 'commit':
         this.received = maxLsn(this.received, m.endLsn);
         this.inTxn = false;
@@ -231,6 +239,22 @@ export class CdcSession {
       default:
         return undefined; // origin, type, message: nothing to apply
     }
+  }
+
+  /**
+   * The applier judges a whole target transaction's conflicts by one `lenient` flag, so a target
+   * transaction never mixes replay over a resumed full load with normal apply: at the boundary the
+   * pending one is committed first.
+   */
+  private setLenient(lenient: boolean): Promise<void> | undefined {
+    if (lenient === this.o.applier.lenient) return undefined;
+    if (!this.o.applier.dirty || !this.lastCommit) {
+      this.o.applier.lenient = lenient;
+      return undefined;
+    }
+    return this.commit().then(() => {
+      this.o.applier.lenient = lenient;
+    });
   }
 
   private async onRelation(relationId: number, schema: string, name: string, columns: RelationColumn[]): Promise<void> {
