@@ -427,6 +427,9 @@ export class TaskRunner implements RunningTask {
         throw new FatalTaskError((err as Error).message);
       }
     }
+    // Errors counted by an earlier attempt after its last commit were rolled back with it; this
+    // attempt replays those changes and counts them again.
+    this.errorPolicy.revert();
     const applier = new Applier(target, {
       taskName: spec.taskResourceId,
       controlTables: this.ct,
@@ -493,6 +496,7 @@ export class TaskRunner implements RunningTask {
       ...(stopAt ? { stopAt } : {}),
       ...(this.stopAtLsn !== undefined ? { stopAtLsn: this.stopAtLsn } : {}),
       onCommit: (c) => {
+        this.errorPolicy.durable();
         this.committed(c.counts, c.checkpoint);
         this.historyCommitted(c.counts, c.lsn);
       },

@@ -51,6 +51,22 @@ describe('ErrorBehavior decisions', () => {
     expect(p.tableError()).toEqual({ policy: 'SUSPEND_TABLE', setting: 'TableErrorPolicy' });
     expect(p.tableError()).toEqual({ policy: 'STOP_TASK', setting: 'TableErrorEscalationPolicy' });
   });
+
+  it('forgets errors counted after the last target commit when that work is rolled back and replayed', () => {
+    const p = policy({ ApplyErrorEscalationCount: 2, ApplyErrorEscalationPolicy: 'STOP_TASK', TableErrorEscalationCount: 2 });
+    expect(p.conflict('t', 'UPDATE').policy).toBe('LOG_ERROR');
+    p.durable();
+    // Counted, then rolled back (a retry after a lost connection replays the same change).
+    expect(p.conflict('t', 'UPDATE').policy).toBe('STOP_TASK');
+    expect(p.tableError().policy).toBe('SUSPEND_TABLE');
+    p.revert();
+    expect(p.tableError().policy).toBe('SUSPEND_TABLE');
+    // The replayed conflict is the second one, not the third.
+    expect(p.conflict('u', 'UPDATE').policy).toBe('LOG_ERROR');
+    p.durable();
+    p.revert();
+    expect(p.conflict('t', 'UPDATE')).toEqual({ policy: 'STOP_TASK', setting: 'ApplyErrorEscalationPolicy' });
+  });
 });
 
 describe('netting flags for apply conflicts', () => {

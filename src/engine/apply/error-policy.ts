@@ -81,11 +81,25 @@ export interface Decision<P extends string> {
 }
 
 export class ErrorPolicy {
-  private readonly applyErrors = new Map<string, number>();
-  private readonly dataErrors = new Map<string, number>();
+  private applyErrors = new Map<string, number>();
+  private dataErrors = new Map<string, number>();
   private tableErrors = 0;
+  /** The counts as of the last target commit: what a rolled-back, replayed change must not count twice. */
+  private durableCounts = { apply: new Map<string, number>(), data: new Map<string, number>(), table: 0 };
 
   constructor(readonly policies: ApplyPolicies) {}
+
+  /** The target committed everything counted so far. */
+  durable(): void {
+    this.durableCounts = { apply: new Map(this.applyErrors), data: new Map(this.dataErrors), table: this.tableErrors };
+  }
+
+  /** What was counted since the last commit was rolled back (a retry or resume replays it): forget it. */
+  revert(): void {
+    this.applyErrors = new Map(this.durableCounts.apply);
+    this.dataErrors = new Map(this.durableCounts.data);
+    this.tableErrors = this.durableCounts.table;
+  }
 
   /**
    * An apply conflict on `table` (target qualified name). INSERT_RECORD / UPDATE_RECORD are
