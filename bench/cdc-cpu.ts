@@ -12,8 +12,6 @@
  * Each iteration streams the same backlog from a copy of one logical slot, so every iteration
  * sees the same WAL. Prints CPU ms per iteration (user+system) and per 1,000 source transactions.
  */
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import pg from 'pg';
 import { readSourceCatalog } from '../src/connectors/postgres/catalog.js';
 import { ReplicationConnection } from '../src/connectors/postgres/replication-connection.js';
@@ -26,21 +24,12 @@ import { parseLsn } from '../src/model/lsn.js';
 import { planTables, type TableMappings } from '../src/model/table-mappings.js';
 import { defaultTaskSettings } from '../src/model/task-settings.js';
 import { endpointSpec } from '../test/helpers/cdc-harness.js';
-import { postgresBinDir, startPostgres, type PostgresCluster } from '../test/helpers/postgres.js';
+import { startPostgres } from '../test/helpers/postgres.js';
+import { pgbench } from './pgbench.js';
 import { startProfiler } from './profiler.js';
 
 const TX = Number(process.env.CDC_CPU_TX ?? 50_000);
 const ITERATIONS = Number(process.argv[2] ?? 5);
-
-function pgbench(c: PostgresCluster, args: string[]): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(join(postgresBinDir(), 'pgbench'), ['-h', c.host, '-p', String(c.port), '-U', c.user, ...args, 'postgres'], {
-      env: { ...process.env, PGPASSWORD: c.password },
-      stdio: ['ignore', 'ignore', 'inherit'],
-    });
-    p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`pgbench exited ${code}`))));
-  });
-}
 
 /** A target connection that accepts every statement at once: only our side's work is measured. */
 class DiscardingTarget {

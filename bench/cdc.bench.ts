@@ -16,7 +16,6 @@
  * `CDC_BENCH_TX` changes the backlog size (default 50,000); `CDC_BENCH_TRANSACTIONAL=1` runs the
  * opendms task with transactional apply (BatchApplyEnabled off) instead.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -25,8 +24,9 @@ import { endpointSpec } from '../test/helpers/cdc-harness.js';
 import type { RunningTask, TaskOutcome, TaskReporter, TaskSpec } from '../src/engine/contracts.js';
 import { startTask } from '../src/engine/index.js';
 import { defaultTaskSettings } from '../src/model/task-settings.js';
-import { postgresBinDir, startPostgres, type PostgresCluster } from '../test/helpers/postgres.js';
+import { startPostgres, type PostgresCluster } from '../test/helpers/postgres.js';
 import { childCpuSeconds, cpuSince } from './proc.js';
+import { pgbench } from './pgbench.js';
 import { startProfiler } from './profiler.js';
 
 const TX = Number(process.env.CDC_BENCH_TX ?? 50_000);
@@ -88,19 +88,6 @@ async function startAndWait(s: TaskSpec): Promise<{ task: RunningTask; reporter:
     return reporter.running;
   });
   return { task, reporter };
-}
-
-/** Runs pgbench without blocking the event loop (the engine under test runs in this process). */
-function pgbench(c: PostgresCluster, args: string[], database = 'postgres'): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const p = spawn(join(postgresBinDir(), 'pgbench'), ['-h', c.host, '-p', String(c.port), '-U', c.user, ...args, database], {
-      env: { ...process.env, PGPASSWORD: c.password },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
-    let err = '';
-    p.stderr!.on('data', (d: Buffer) => (err = (err + d.toString()).slice(-2000)));
-    p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`pgbench ${args.join(' ')} failed: ${err}`))));
-  });
 }
 
 /**

@@ -83,9 +83,8 @@ export class ReplicationConnection {
   /** Runs of framed CopyData messages (see CopyDataFramer), oldest first. */
   private queue: Buffer[] = [];
   private queuedBytes = 0;
-  /** Paused because HIGH_WATER_BYTES are queued (until the consumer takes them). */
-  private full = false;
-  private socketPaused = false;
+  /** The socket is paused because HIGH_WATER_BYTES are queued (until the consumer takes them). */
+  private paused = false;
   private streaming = false;
   private ended = false;
   private failure: Error | undefined;
@@ -181,8 +180,7 @@ export class ReplicationConnection {
     const runs = this.queue;
     this.queue = [];
     this.queuedBytes = 0;
-    this.full = false;
-    this.flow();
+    this.setPaused(false);
     return runs;
   }
 
@@ -193,7 +191,7 @@ export class ReplicationConnection {
 
   /** Bytes queued now, and whether the socket is paused for them (flow control, for tests). */
   get queued(): { bytes: number; paused: boolean } {
-    return { bytes: this.queuedBytes, paused: this.full };
+    return { bytes: this.queuedBytes, paused: this.paused };
   }
 
   /** True once the stream ended (server closed it, or close() was called). */
@@ -231,7 +229,7 @@ export class ReplicationConnection {
     this.ended = true;
     this.notify();
     // A paused socket would never read the server's FIN, and close would wait for its timer.
-    this.flow();
+    this.setPaused(false);
     const socket = this.raw.stream;
     if (socket.destroyed) return;
     await new Promise<void>((resolve) => {
@@ -250,19 +248,14 @@ export class ReplicationConnection {
   private onRun(run: Buffer): void {
     this.queue.push(run);
     this.queuedBytes += run.length;
-    if (this.queuedBytes >= HIGH_WATER_BYTES) {
-      this.full = true;
-      this.flow();
-    }
+    if (this.queuedBytes >= HIGH_WATER_BYTES && !this.ended) this.setPaused(true);
     this.notify();
   }
 
-  /** Pauses or resumes the socket as the queue bound says (never once the stream ended). */
-  private flow(): void {
-    const pause = this.full && !this.ended;
-    if (pause === this.socketPaused) return;
-    this.socketPaused = pause;
-    if (pause) this.raw.stream.pause();
+  private setPaused(paused: boolean): void {
+    if (paused === this.paused) return;
+    this.paused = paused;
+    if (paused) this.raw.stream.pause();
     else this.raw.stream.resume();
   }
 

@@ -292,7 +292,8 @@ export class CdcSession {
    */
   private maybeCommit(atCommitMessage: boolean): Promise<void> | undefined {
     if (!this.o.applier.dirty || !this.lastCommit) return undefined;
-    const [rows, timeoutMs] = this.o.batchApply ? [this.o.batchRows, this.o.batchTimeoutMs] : [this.o.minTransactionSize, this.o.commitTimeoutMs];
+    const rows = this.o.batchApply ? this.o.batchRows : this.o.minTransactionSize;
+    const timeoutMs = this.o.batchApply ? this.o.batchTimeoutMs : this.o.commitTimeoutMs;
     const big = this.rowsInTarget >= rows;
     const old = Date.now() - this.targetTxnStarted >= timeoutMs;
     // Nothing more queued: commit now for low latency, unless the previous batch is still on its
