@@ -8,13 +8,17 @@
  *
  *   npx tsx bench/cdc-cpu.ts [iterations=5]      CDC_CPU_TX=50000 sets the backlog
  *   CDC_CPU_PROFILE=/tmp/x.cpuprofile            writes a V8 CPU profile of the last iteration
+ *   CDC_CPU_SOURCE=stream                        reads the streaming protocol instead of the SQL
+ *                                                catch-up reader (the default, as a catch-up does)
  *
  * Each iteration streams the same backlog from a copy of one logical slot, so every iteration
  * sees the same WAL. Prints CPU ms per iteration (user+system) and per 1,000 source transactions.
  */
 import pg from 'pg';
 import { readSourceCatalog } from '../src/connectors/postgres/catalog.js';
+import type { ChangeStream } from '../src/connectors/postgres/change-stream.js';
 import { ReplicationConnection } from '../src/connectors/postgres/replication-connection.js';
+import { SlotChangesReader } from '../src/connectors/postgres/slot-changes-reader.js';
 import { Applier } from '../src/engine/apply/applier.js';
 import { applyPolicies, ErrorPolicy } from '../src/engine/apply/error-policy.js';
 import { CdcSession } from '../src/engine/cdc/cdc-session.js';
@@ -30,6 +34,7 @@ import { startProfiler } from './profiler.js';
 
 const TX = Number(process.env.CDC_CPU_TX ?? 50_000);
 const ITERATIONS = Number(process.argv[2] ?? 5);
+const STREAMING = process.env.CDC_CPU_SOURCE === 'stream';
 
 /** A target connection that accepts every statement at once: only our side's work is measured. */
 class DiscardingTarget {
@@ -82,7 +87,14 @@ async function main(): Promise<void> {
     for (let i = 1; i <= ITERATIONS; i++) {
       const slot = `cpu_it_${i}`;
       await src.query(`SELECT pg_copy_logical_replication_slot('cpu_base', $1)`, [slot]);
-      const repl = await ReplicationConnection.open(spec, 'cdc-cpu');
+      let stream: ChangeStream & { close(): Promise<void> };
+      if (STREAMING) {
+        const repl = await ReplicationConnection.open(spec, 'cdc-cpu');
+        repl.start(slot, 0n, 'cpu_pub');
+        stream = repl;
+      } else {
+        stream = await SlotChangesReader.open(spec, sourceClient, { slotName: slot, publication: 'cpu_pub', startLsn: 0n, applicationName: 'cdc-cpu' });
+      }
       const db = new DiscardingTarget();
       const applier = new Applier(db as unknown as pg.Client, {
         taskName: 'CPU',
@@ -93,7 +105,7 @@ async function main(): Promise<void> {
       });
       const relations = new Relations(targetClient, { plan: (s, t) => byName.get(`${s}\u0000${t}`), replan: async () => undefined });
       const session = new CdcSession({
-        repl,
+        stream,
         applier,
         relations,
         skipBefore: 0n,
@@ -109,7 +121,6 @@ async function main(): Promise<void> {
         onCommit: () => undefined,
         onTick: () => undefined,
       });
-      repl.start(slot, 0n, 'cpu_pub');
       const cpu0 = process.cpuUsage();
       const t0 = Date.now();
       await profiled(i === ITERATIONS ? process.env.CDC_CPU_PROFILE : undefined, () => session.run());
@@ -120,10 +131,11 @@ async function main(): Promise<void> {
         `iteration ${i}: CPU ${ms.toFixed(0)} ms (user ${(cpu.user / 1000).toFixed(0)}, system ${(cpu.system / 1000).toFixed(0)}), ` +
           `wall ${Date.now() - t0} ms, ${db.statements} statements, ${(db.bytes / 1e6).toFixed(1)} MB of SQL`,
       );
-      await repl.close();
+      await stream.close();
       await src.query(`SELECT pg_drop_replication_slot($1)`, [slot]).catch(() => undefined);
     }
     const best = Math.min(...results);
+    console.log(`source: ${STREAMING ? 'streaming protocol' : 'SQL catch-up reader'}`);
     console.log(`best: ${best.toFixed(0)} ms CPU for ${TX} transactions = ${((best / TX) * 1000).toFixed(1)} us per transaction`);
     await Promise.all([targetClient.end(), sourceClient.end()]);
   } catch (err) {

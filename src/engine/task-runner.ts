@@ -22,8 +22,10 @@ import type { SourceTableInfo } from '../connectors/postgres/catalog.js';
 import { classifyPostgresError } from '../connectors/postgres/errors.js';
 import { connectPostgres } from '../connectors/postgres/pool.js';
 import { ensurePublication, taskPublicationName } from '../connectors/postgres/publication.js';
+import type { ChangeStream } from '../connectors/postgres/change-stream.js';
 import { ReplicationConnection } from '../connectors/postgres/replication-connection.js';
-import { dropSlotIfExists, findSlot, taskSlotName, waitSlotInactive } from '../connectors/postgres/slot.js';
+import { SlotChangesReader } from '../connectors/postgres/slot-changes-reader.js';
+import { dropSlotIfExists, findSlot, taskSlotName, waitSlotInactive, walBacklogBytes } from '../connectors/postgres/slot.js';
 import { qualifiedName } from '../connectors/postgres/sql.js';
 import { targetColumnDeclaration } from '../connectors/postgres/type-map.js';
 import { formatLsn, parseLsn } from '../model/lsn.js';
@@ -76,6 +78,9 @@ const STOP = {
 
 /** cdc() result: paused for ReloadTables. */
 const RELOAD = 'reload';
+
+/** How a CDC session ended: a stop reason, RELOAD, or its stream ended ('caught_up' for the SQL catch-up). */
+type CdcEnd = string;
 
 /** An error no retry can fix (bad position, missing slot, STOP_TASK policy, ...). */
 class FatalTaskError extends Error {}
@@ -259,16 +264,24 @@ export class TaskRunner implements RunningTask {
     };
     let repl: ReplicationConnection | undefined;
     try {
-      const target = await open(spec.target, 'apply');
-      const source = await open(spec.source, 'catalog');
-      await ensureControlTables(target, this.ct, {
-        statusTable: this.settings.ControlTablesSettings.StatusTableEnabled,
-        suspendedTablesTable: this.settings.ControlTablesSettings.SuspendedTablesTableEnabled,
-        historyTable: this.history !== undefined,
-      });
-      // awsdms_status and awsdms_history get their own connection: the apply connection is inside transactions.
-      if (this.settings.ControlTablesSettings.StatusTableEnabled || this.history) this.statusDb = await open(spec.target, 'status');
-      const catalog = await this.sourceCatalog(source);
+      // Connections are opened side by side (each costs a TCP and SCRAM handshake): a resumed
+      // task's start is part of every move's handover time.
+      const wantStatus = this.settings.ControlTablesSettings.StatusTableEnabled || this.history !== undefined;
+      const [target, source, statusDb] = await Promise.all([
+        open(spec.target, 'apply'),
+        open(spec.source, 'catalog'),
+        // awsdms_status and awsdms_history get their own connection: the apply connection is inside transactions.
+        wantStatus ? open(spec.target, 'status') : undefined,
+      ]);
+      this.statusDb = statusDb;
+      const [, catalog] = await Promise.all([
+        ensureControlTables(target, this.ct, {
+          statusTable: this.settings.ControlTablesSettings.StatusTableEnabled,
+          suspendedTablesTable: this.settings.ControlTablesSettings.SuspendedTablesTableEnabled,
+          historyTable: this.history !== undefined,
+        }),
+        this.sourceCatalog(source),
+      ]);
       const planned = planTables(spec.tableMappings as TableMappings, catalog).map((t) => this.withTargetSchema(t));
       for (const t of planned) this.tableStat(t.source.schema, t.source.table);
       if (planned.length === 0 && this.settings.ErrorBehavior.FailOnNoTablesCaptured) {
@@ -288,18 +301,27 @@ export class TaskRunner implements RunningTask {
       let state: TxnState | undefined;
       let catchUp: CatchUp = { lenientUntil: 0n, tableSkipBefore: new Map() };
       if (this.startType === 'resume-processing') {
-        state = await readTxnState(target, this.ct, spec.taskResourceId);
-        if (!state && spec.recoveryCheckpoint) {
-          const cp = parseCheckpoint(spec.recoveryCheckpoint);
-          state = { checkpoint: spec.recoveryCheckpoint, lsn: cp.lsn, seq: cp.seq, phase: 'cdc' };
+        // The replication connection opens while the position is read.
+        const replOpening = ReplicationConnection.open(spec.source, `${spec.taskResourceId}:cdc`);
+        replOpening.catch(() => undefined);
+        try {
+          const [txnState, slot] = await Promise.all([readTxnState(target, this.ct, spec.taskResourceId), findSlot(source, this.slotName)]);
+          state = txnState;
+          if (!state && spec.recoveryCheckpoint) {
+            const cp = parseCheckpoint(spec.recoveryCheckpoint);
+            state = { checkpoint: spec.recoveryCheckpoint, lsn: cp.lsn, seq: cp.seq, phase: 'cdc' };
+          }
+          if (!state) throw new FatalTaskError('there is no recovery checkpoint to resume from (none on the target and none saved); start the task with start-replication');
+          if (!slot) {
+            throw new FatalTaskError(
+              `replication slot ${this.slotName} no longer exists on the source, so changes since checkpoint ${state.checkpoint} are lost; restart the task with start-replication (or reload-target)`,
+            );
+          }
+        } catch (err) {
+          await replOpening.then((r) => r.close(), () => undefined);
+          throw err;
         }
-        if (!state) throw new FatalTaskError('there is no recovery checkpoint to resume from (none on the target and none saved); start the task with start-replication');
-        const slot = await findSlot(source, this.slotName);
-        if (!slot) {
-          throw new FatalTaskError(
-            `replication slot ${this.slotName} no longer exists on the source, so changes since checkpoint ${state.checkpoint} are lost; restart the task with start-replication (or reload-target)`,
-          );
-        }
+        repl = await replOpening;
         await ensurePublication(source, this.publication, planned.map((t) => t.source));
         if (state.phase === 'full-load') {
           const resumed = await this.resumeFullLoad(planned, catalog);
@@ -308,7 +330,6 @@ export class TaskRunner implements RunningTask {
           await writeTxnState(target, this.ct, spec.taskResourceId, state);
         }
         if (state.catchUp) catchUp = state.catchUp;
-        repl = await ReplicationConnection.open(spec.source, `${spec.taskResourceId}:cdc`);
       } else {
         // start-replication / reload-target: a fresh position (and no table suspended any more).
         await deleteTxnState(target, this.ct, spec.taskResourceId);
@@ -446,25 +467,23 @@ export class TaskRunner implements RunningTask {
         await insertSuspendedTable(target, this.ct, { serverName: hostname(), taskName: spec.taskResourceId, tableOwner: t.schema, tableName: t.table, reason });
       },
     });
-    await applier.init();
-    // Tables suspended before a stop, crash or move stay suspended until reloaded. What the target
-    // says is the truth: a suspension whose transaction was rolled back (a retry) is not kept, the
-    // replayed change decides again.
-    this.suspendedSources.clear();
-    for (const s of await readSuspendedTables(target, this.ct, spec.taskResourceId)) {
-      const key = `${s.sourceSchema}\u0000${s.sourceTable}`;
-      this.suspendedSources.add(key);
-      applier.suspended.add(qualifiedName(s.schema, s.table));
-      const stat = this.tables.get(key);
-      if (stat) stat.TableState = 'Table error';
-      this.reporter.event(`table ${s.schema}.${s.table} stays suspended (${s.reason}); reload it (ReloadTables or reload-target) to replicate it again`, ['failure']);
+    // The source side (the slot free, the catch-up reader opened) gets ready while the target's does.
+    const sourceReady = (async () => {
+      // The slot may still be held by the walsender of a task instance that just stopped.
+      await waitSlotInactive(source, this.slotName, 15_000);
+      return this.openCatchUp(source, state.lsn);
+    })();
+    sourceReady.catch(() => undefined);
+    let reader: SlotChangesReader | undefined;
+    try {
+      await this.prepareApply(applier, target);
+      reader = await sourceReady;
+    } catch (err) {
+      await sourceReady.then((r) => r?.close(), () => undefined);
+      throw err;
     }
     this.historyLsn = state.lsn;
     const relations = new Relations(target, this.planner(planned, source), this.preparedTargets);
-
-    // The slot may still be held by the walsender of a task instance that just stopped.
-    await waitSlotInactive(source, this.slotName, 15_000);
-    repl.start(this.slotName, state.lsn, this.publication);
     this.phase = 'CHANGE PROCESSING (CDC)';
     this.running();
 
@@ -478,32 +497,103 @@ export class TaskRunner implements RunningTask {
     });
     this.monitor.start();
 
-
     const tuning = this.settings.ChangeProcessingTuning;
-    const session = new CdcSession({
-      repl,
-      applier,
-      relations,
-      skipBefore: state.lsn,
-      lenientBefore: resumedLoad.lenientUntil,
-      tableSkipBefore: resumedLoad.tableSkipBefore,
-      startSeq: state.seq,
-      batchApply: this.settings.TargetMetadata.BatchApplyEnabled,
-      batchRows: tuning.BatchSplitSize > 0 ? Math.min(tuning.BatchSplitSize, 5_000) : 5_000,
-      batchTimeoutMs: Math.max(1, tuning.BatchApplyTimeoutMin) * 1000,
-      minTransactionSize: Math.min(tuning.MinTransactionSize, 5_000),
-      commitTimeoutMs: tuning.CommitTimeout * 1000,
-      ...(stopAt ? { stopAt } : {}),
-      ...(this.stopAtLsn !== undefined ? { stopAtLsn: this.stopAtLsn } : {}),
-      onCommit: (c) => {
-        this.errorPolicy.durable();
-        this.committed(c.counts, c.checkpoint);
-        this.historyCommitted(c.counts, c.lsn);
-      },
-      onTick: (live) => {
-        this.cdcLive = { latencySeconds: live.latencySeconds, pendingChanges: live.pendingChanges };
-      },
-    });
+    const session = (stream: ChangeStream, from: { lsn: Lsn; seq: number }) =>
+      new CdcSession({
+        stream,
+        applier,
+        relations,
+        skipBefore: from.lsn,
+        lenientBefore: resumedLoad.lenientUntil,
+        tableSkipBefore: resumedLoad.tableSkipBefore,
+        startSeq: from.seq,
+        batchApply: this.settings.TargetMetadata.BatchApplyEnabled,
+        batchRows: tuning.BatchSplitSize > 0 ? Math.min(tuning.BatchSplitSize, 5_000) : 5_000,
+        batchTimeoutMs: Math.max(1, tuning.BatchApplyTimeoutMin) * 1000,
+        minTransactionSize: Math.min(tuning.MinTransactionSize, 5_000),
+        commitTimeoutMs: tuning.CommitTimeout * 1000,
+        ...(stopAt ? { stopAt } : {}),
+        ...(this.stopAtLsn !== undefined ? { stopAtLsn: this.stopAtLsn } : {}),
+        onCommit: (c) => {
+          this.errorPolicy.durable();
+          this.committed(c.counts, c.checkpoint);
+          this.historyCommitted(c.counts, c.lsn);
+        },
+        onTick: (live) => {
+          this.cdcLive = { latencySeconds: live.latencySeconds, pendingChanges: live.pendingChanges };
+        },
+      });
+
+    let from = { lsn: state.lsn, seq: state.seq };
+    if (reader) {
+      const t0 = Date.now();
+      const caughtUp = session(reader, from);
+      let end: CdcEnd;
+      try {
+        end = await this.runSession(caughtUp);
+      } finally {
+        await reader.close();
+      }
+      if (end !== 'caught_up') return end;
+      from = { lsn: caughtUp.lastCommitted, seq: caughtUp.checkpointSeq };
+      this.reporter.event(
+        `CDC caught up through the SQL interface: ${reader.progress.changes} changes in ${reader.progress.calls} calls, ${Date.now() - t0} ms; streaming from ${formatLsn(from.lsn)}`,
+        ['state change'],
+      );
+    }
+    repl.start(this.slotName, from.lsn, this.publication);
+    const end = await this.runSession(session(repl, from));
+    if (end === 'caught_up') {
+      if (this.stopRequested) return STOP.normal;
+      throw new Error('the source closed the replication stream');
+    }
+    return end;
+  }
+
+  /** The apply session's settings, and the tables still suspended by ErrorBehavior (from the target). */
+  private async prepareApply(applier: Applier, target: pg.Client): Promise<void> {
+    await applier.init();
+    // Tables suspended before a stop, crash or move stay suspended until reloaded. What the target
+    // says is the truth: a suspension whose transaction was rolled back (a retry) is not kept, the
+    // replayed change decides again.
+    this.suspendedSources.clear();
+    for (const s of await readSuspendedTables(target, this.ct, this.spec.taskResourceId)) {
+      const key = `${s.sourceSchema}\u0000${s.sourceTable}`;
+      this.suspendedSources.add(key);
+      applier.suspended.add(qualifiedName(s.schema, s.table));
+      const stat = this.tables.get(key);
+      if (stat) stat.TableState = 'Table error';
+      this.reporter.event(`table ${s.schema}.${s.table} stays suspended (${s.reason}); reload it (ReloadTables or reload-target) to replicate it again`, ['failure']);
+    }
+  }
+
+  /**
+   * A backlog of at least OpendmsSettings.SqlCatchUpThresholdBytes of WAL is read through the SQL
+   * decoding functions (slot-changes-reader.ts) before streaming, at a fraction of the source's
+   * CPU. Undefined when the backlog is smaller or the source refuses (the session then streams).
+   */
+  private async openCatchUp(source: pg.Client, from: Lsn): Promise<SlotChangesReader | undefined> {
+    const threshold = this.settings.OpendmsSettings.SqlCatchUpThresholdBytes;
+    if (threshold <= 0 || this.stopRequested) return undefined;
+    const backlog = await walBacklogBytes(source, this.slotName, from);
+    if (backlog < threshold) return undefined;
+    try {
+      const reader = await SlotChangesReader.open(this.spec.source, source, {
+        slotName: this.slotName,
+        publication: this.publication,
+        startLsn: from,
+        applicationName: `${this.spec.taskResourceId}:catch-up`,
+      });
+      this.reporter.event(`CDC is ${Math.round(backlog / 1048576)} MB of WAL behind: catching up through the SQL interface, then streaming`, ['state change']);
+      return reader;
+    } catch (err) {
+      this.reporter.event(`CDC is ${Math.round(backlog / 1048576)} MB of WAL behind, but the catch-up through the SQL interface is unavailable (${describeError(err)}): streaming`, ['state change']);
+      return undefined;
+    }
+  }
+
+  /** Runs a CDC session to its end; the task's stop reason, RELOAD, or 'caught_up' when its stream ended. */
+  private async runSession(session: CdcSession): Promise<CdcEnd> {
     this.session = session;
     // A stop or ReloadTables that arrived while the session was being set up.
     if (this.stopRequested || this.reloadQueue.length > 0) session.requestStop();
@@ -517,8 +607,7 @@ export class TaskRunner implements RunningTask {
         case 'reached_lsn':
           return STOP.afterCachedEvents;
         case 'stream_ended':
-          if (this.stopRequested) return STOP.normal;
-          throw new Error('the source closed the replication stream');
+          return this.stopRequested ? STOP.normal : 'caught_up';
         default:
           if (!this.stopRequested && this.reloadQueue.length > 0) {
             this.pausedAt = { lsn: session.lastCommitted, seq: session.checkpointSeq };

@@ -12,6 +12,9 @@
  * have, so no AWS key is ever overloaded:
  *   - `RetainedWalAlarmBytes` (default 1 GiB; 0 turns the alarm off): when the WAL a task's slot
  *     holds back on a PostgreSQL source passes this many bytes, the task records an event.
+ *   - `SqlCatchUpThresholdBytes` (default 16 MiB; 0 = always stream): CDC that starts at least this
+ *     much WAL behind reads the backlog through the SQL decoding functions, then streams
+ *     (docs/cdc.md, "Catching up a backlog").
  *
  * @example
  *   const { settings, json } = resolveTaskSettings('{"FullLoadSettings":{"MaxFullLoadSubTasks":4}}');
@@ -257,6 +260,7 @@ const SCHEMA = {
   FailTaskWhenCleanTaskResourceFailed: bool(false),
   OpendmsSettings: {
     RetainedWalAlarmBytes: int(1024 * 1024 * 1024, 0),
+    SqlCatchUpThresholdBytes: int(16 * 1024 * 1024, 0),
   },
 } as const;
 

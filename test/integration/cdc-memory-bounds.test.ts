@@ -7,7 +7,8 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeStreamMessage, HIGH_WATER_BYTES, ReplicationConnection, streamMessageEnd } from '../../src/connectors/postgres/replication-connection.js';
+import { copyDataEnd, HIGH_WATER_BYTES } from '../../src/connectors/postgres/copy-data-queue.js';
+import { decodeStreamMessage, ReplicationConnection } from '../../src/connectors/postgres/replication-connection.js';
 import { Applier, FLUSH_CHARS } from '../../src/engine/apply/applier.js';
 import { buildApplyTable, readTargetTable } from '../../src/engine/apply/apply-table.js';
 import { applyPolicies, ErrorPolicy } from '../../src/engine/apply/error-policy.js';
@@ -66,7 +67,7 @@ describe('CDC memory bounds for wide rows', () => {
           expect(q.bytes).toBeLessThan(HIGH_WATER_BYTES + 2 * WIDE + 64 * 1024);
         }
         for (const run of await repl.read()) {
-          for (let at = 0; at < run.length; at = streamMessageEnd(run, at)) {
+          for (let at = 0; at < run.length; at = copyDataEnd(run, at)) {
             const m = decodeStreamMessage(run, at);
             if (m?.tag === 'insert') {
               inserts++;

@@ -7,7 +7,7 @@
  * walsender of a task just stopped elsewhere may take a moment to exit, hence the waits below.
  */
 import type pg from 'pg';
-import { parseLsn } from '../../model/lsn.js';
+import { formatLsn, parseLsn } from '../../model/lsn.js';
 import type { Lsn } from '../../model/lsn.js';
 
 /** `opendms_<task resource id>`, lowercased and reduced to what a slot name allows. */
@@ -70,4 +70,18 @@ export async function retainedWalBytes(db: pg.ClientBase, slotName: string): Pro
   );
   const bytes = res.rows[0]?.bytes;
   return bytes == null ? undefined : Math.max(0, Number(bytes));
+}
+
+/**
+ * Bytes of WAL a consumer starting at `from` (or at the slot's confirmed position, if later: the
+ * slot starts there anyway) has ahead of it: how far behind CDC is.
+ */
+export async function walBacklogBytes(db: pg.ClientBase, slotName: string, from: Lsn): Promise<number> {
+  const res = await db.query<{ bytes: string | null }>(
+    `SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), greatest(confirmed_flush_lsn, $2::pg_lsn))::text AS bytes
+       FROM pg_replication_slots WHERE slot_name = $1`,
+    [slotName, formatLsn(from)],
+  );
+  const bytes = res.rows[0]?.bytes;
+  return bytes == null ? 0 : Math.max(0, Number(bytes));
 }

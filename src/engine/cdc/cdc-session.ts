@@ -1,5 +1,6 @@
 /**
- * One CDC session: reads the replication stream from the task's slot, applies each source
+ * One CDC session: reads source changes from a ChangeStream (the replication stream from the
+ * task's slot, or the SQL catch-up reader on a copy of it), applies each source
  * transaction to the target through the Applier, commits target transactions with the checkpoint
  * row, and confirms to the source only what the target committed.
  *
@@ -19,8 +20,8 @@
  * stream has nothing more queued (so a lightly loaded task has low latency and a busy one gets
  * big batches). A stop that arrives in the middle of a source transaction reads on to its commit.
  */
-import type { ReplicationConnection, StreamEvent } from '../../connectors/postgres/replication-connection.js';
-import { decodeStreamMessage, streamMessageEnd } from '../../connectors/postgres/replication-connection.js';
+import type { ChangeStream, StreamEvent } from '../../connectors/postgres/change-stream.js';
+import { copyDataEnd } from '../../connectors/postgres/copy-data-queue.js';
 import type { Lsn } from '../../model/lsn.js';
 import { maxLsn } from '../../model/lsn.js';
 import type { Applier, TableCounts } from '../apply/applier.js';
@@ -33,7 +34,8 @@ import type { RelationColumn } from '../../connectors/postgres/pgoutput.js';
 export type CdcEndReason = 'stopped' | 'server_time' | 'commit_time' | 'stream_ended' | 'reached_lsn';
 
 export interface CdcSessionOptions {
-  repl: ReplicationConnection;
+  /** Where changes come from: the replication stream, or the SQL catch-up reader (change-stream.ts). */
+  stream: ChangeStream;
   applier: Applier;
   relations: Relations;
   skipBefore: Lsn;
@@ -103,7 +105,7 @@ export class CdcSession {
   /** Asks the session to end at the next source transaction boundary. */
   requestStop(): void {
     this.stopRequested = true;
-    this.o.repl.interrupt();
+    this.o.stream.interrupt();
   }
 
   get lastCommitted(): Lsn {
@@ -116,18 +118,19 @@ export class CdcSession {
 
   async run(): Promise<{ reason: CdcEndReason; lsn: Lsn }> {
     // Wakes the loop while the stream is quiet, for feedback, stop positions and statistics.
-    this.timer = setInterval(() => this.o.repl.interrupt(), 250);
+    const stream = this.o.stream;
+    this.timer = setInterval(() => stream.interrupt(), 250);
     try {
       while (!this.endReason) {
-        const runs = await this.o.repl.read();
+        const runs = await stream.read();
         this.o.applier.throwIfFailed();
         // read() returns [] when interrupted (timer, stop) or once the stream ended; it throws on failure.
-        if (runs.length === 0 && this.o.repl.finished) this.endReason = 'stream_ended';
+        if (runs.length === 0 && stream.finished) this.endReason = 'stream_ended';
         for (let i = 0; i < runs.length && !this.endReason; i++) {
           const run = runs[i]!;
           for (let o = 0; o < run.length && !this.endReason; ) {
-            const event = decodeStreamMessage(run, o);
-            o = streamMessageEnd(run, o);
+            const event = stream.decode(run, o);
+            o = copyDataEnd(run, o);
             if (!event) continue;
             // Row changes are handled synchronously; only what needs the target returns a promise.
             const p = this.handle(event);
@@ -204,6 +207,7 @@ export class CdcSession {
         }
         return this.maybeCommit(true);
       case 'relation':
+        if (this.o.relations.isUnchanged(m.relationId, m.schema, m.name, m.columns)) return undefined;
         return this.onRelation(m.relationId, m.schema, m.name, m.columns);
       case 'insert': {
         const rel = this.relation(m.relationId);
@@ -299,7 +303,7 @@ export class CdcSession {
     // Nothing more queued: commit now for low latency, unless the previous batch is still on its
     // way; then keep reading into this one (it is committed when that one lands and wakes the loop,
     // see commit()), so decoding overlaps the target's work instead of waiting for it.
-    const caughtUp = !atCommitMessage && !this.o.repl.hasPending && !this.o.applier.committing;
+    const caughtUp = !atCommitMessage && !this.o.stream.hasPending && !this.o.applier.committing;
     return big || old || caughtUp ? this.commit() : undefined;
   }
 
@@ -322,7 +326,7 @@ export class CdcSession {
       this.latencySeconds = Math.max(0, (Date.now() - last.time.getTime()) / 1000);
       this.o.onCommit({ counts, lsn: last.lsn, checkpoint, commitTime: last.time });
       // A batch held back while this one was in flight is committed by the loop, now.
-      if (this.o.applier.dirty) this.o.repl.interrupt();
+      if (this.o.applier.dirty) this.o.stream.interrupt();
       if (Date.now() - this.lastFeedback >= COMMIT_FEEDBACK_MIN_MS) this.sendFeedback(false);
     });
   }
@@ -354,6 +358,6 @@ export class CdcSession {
   private sendFeedback(replyRequested: boolean): void {
     this.lastFeedback = Date.now();
     const flushed = maxLsn(this.committed, this.idle);
-    this.o.repl.sendStatus(maxLsn(this.received, flushed), flushed, replyRequested);
+    this.o.stream.sendStatus(maxLsn(this.received, flushed), flushed, replyRequested);
   }
 }

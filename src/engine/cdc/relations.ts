@@ -43,6 +43,8 @@ export interface RelationChange {
 
 export class Relations {
   private readonly byId = new Map<number, MappedRelation | null>();
+  /** The Relation message each mapping was made from (see isUnchanged). */
+  private readonly shapes = new Map<number, string>();
 
   constructor(
     private readonly target: pg.ClientBase,
@@ -54,8 +56,25 @@ export class Relations {
     return this.byId.get(relationId);
   }
 
+  /**
+   * Whether a Relation message repeats the one the current mapping was made from. PostgreSQL
+   * sends one at the start of every decoding session, and the SQL catch-up reader starts one per
+   * call: a repeat needs no target round trip (and must not wait for the commit in flight).
+   */
+  isUnchanged(relationId: number, schema: string, table: string, columns: RelationColumn[]): boolean {
+    return this.byId.has(relationId) && this.shapes.get(relationId) === shape(schema, table, columns);
+  }
+
   /** Handles a Relation message; `undefined` relation = table not selected by the task. */
   async onRelation(relationId: number, schema: string, table: string, columns: RelationColumn[]): Promise<RelationChange> {
+    // Forgotten first: if mapping fails, the next Relation message for this id is handled in full.
+    this.shapes.delete(relationId);
+    const change = await this.map(relationId, schema, table, columns);
+    this.shapes.set(relationId, shape(schema, table, columns));
+    return change;
+  }
+
+  private async map(relationId: number, schema: string, table: string, columns: RelationColumn[]): Promise<RelationChange> {
     let planned = this.planner.plan(schema, table);
     if (!planned) {
       this.byId.set(relationId, null);
@@ -99,6 +118,11 @@ export class Relations {
     this.byId.set(relationId, relation);
     return { relation, ddl };
   }
+}
+
+/** Everything of a Relation message the mapping depends on. */
+function shape(schema: string, table: string, columns: RelationColumn[]): string {
+  return JSON.stringify([schema, table, columns.map((c) => [c.name, c.typeOid, c.typeMod, c.isKey])]);
 }
 
 /** A source tuple as a target row (unchanged TOAST -> undefined). */
