@@ -121,10 +121,14 @@ async function main(): Promise<void> {
         onCommit: () => undefined,
         onTick: () => undefined,
       });
+      const th0 = (await import('../scratch/threads.js')).threadCpu();
       const cpu0 = process.cpuUsage();
       const t0 = Date.now();
+      const hp = i === ITERATIONS && process.env.CDC_CPU_HEAP ? await (await import('../scratch/heapprof.js')).startHeapSampling() : undefined;
       await profiled(i === ITERATIONS ? process.env.CDC_CPU_PROFILE : undefined, () => session.run());
+      await hp?.stop(process.env.CDC_CPU_HEAP!);
       const cpu = process.cpuUsage(cpu0);
+      { const m = await import('../scratch/threads.js'); console.log('threads:', m.diff(th0, m.threadCpu())); }
       const ms = (cpu.user + cpu.system) / 1000;
       results.push(ms);
       console.log(

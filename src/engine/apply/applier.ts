@@ -406,7 +406,7 @@ export class Applier {
     const parts = ['BEGIN'];
     for (const p of work) {
       for (const st of p.net ? setStatements(p) : appendStatements(p)) {
-        const text = inlineArrays(st.text, st.values);
+        const text = inlineArrays(p.table, st);
         parts.push(st.expect === undefined ? text : `WITH _w AS (${text} RETURNING 1) SELECT 1 / (CASE WHEN count(*) = ${st.expect} THEN 1 ELSE 0 END) FROM _w`);
       }
     }
@@ -596,10 +596,11 @@ export class Applier {
   }
 }
 
-/** A set-based statement: one text[] per parameter; `expect` = rows an UPDATE must find. */
+/** A set-based statement: one text[] per parameter, the values of `columns[n]`; `expect` = rows an UPDATE must find. */
 interface SetStatement {
   text: string;
   values: (string | null)[][];
+  columns: number[];
   expect?: number;
 }
 
@@ -609,57 +610,83 @@ interface SetStatement {
  */
 function setStatements(p: Pending): SetStatement[] {
   const t = p.table;
-  const deletes: NetEntry[] = [];
-  const strictDeletes: NetEntry[] = [];
-  const upserts: NetEntry[] = [];
-  const inserts: NetEntry[] = [];
+  const deletes: Row[] = [];
+  const strictDeletes: Row[] = [];
+  const upserts: Row[] = [];
+  const inserts: Row[] = [];
   const updates = new Map<string, { set: number[]; rows: Row[] }>();
   for (const e of p.net!.entries.values()) {
-    if (e.op === 'delete') (e.tolerant ? deletes : strictDeletes).push(e);
-    else if (e.op === 'upsert') (e.tolerant ? upserts : inserts).push(e);
+    if (e.op === 'delete') (e.tolerant ? deletes : strictDeletes).push(e.row);
+    else if (e.op === 'upsert') (e.tolerant ? upserts : inserts).push(e.row);
     else {
-      const set = setColumns(t, e.row, false);
-      if (set.length === 0) continue;
-      const mask = set.join(',');
+      // Updates are grouped by the columns they set. Most send every column (no unchanged
+      // TOASTed value): one group, found without work per row.
+      const mask = e.row.includes(undefined) ? sentColumnsMask(e.row) : '';
       let group = updates.get(mask);
-      if (!group) updates.set(mask, (group = { set, rows: [] }));
-      group.rows.push(e.row);
+      if (!group) updates.set(mask, (group = { set: setColumns(t, e.row, false), rows: [] }));
+      if (group.set.length > 0) group.rows.push(e.row);
     }
   }
   const out: SetStatement[] = [];
-  if (deletes.length > 0) out.push({ text: deleteSql(t), values: columnsOf(deletes.map((e) => e.row), t.keyIdx) });
+  const all = t.columns.map((_, i) => i);
+  const statement = (text: string, rows: Row[], columns: number[], expect?: number): SetStatement => {
+    const st: SetStatement = { text, values: columnsOf(rows, columns), columns };
+    if (expect !== undefined) st.expect = expect;
+    return st;
+  };
+  if (deletes.length > 0) out.push(statement(deleteSql(t), deletes, t.keyIdx));
   // Deletes and inserts that must not conflict (ApplyErrorDeletePolicy / ApplyErrorInsertPolicy):
   // a short row count sends the chunk to the row-by-row replay, which finds the offending rows.
-  if (strictDeletes.length > 0) out.push({ text: deleteSql(t), values: columnsOf(strictDeletes.map((e) => e.row), t.keyIdx), expect: strictDeletes.length });
-  if (upserts.length > 0) out.push({ text: upsertSql(t), values: columnsOf(upserts.map((e) => e.row), t.columns.map((_, i) => i)) });
-  if (inserts.length > 0) out.push({ text: insertSql(t), values: columnsOf(inserts.map((e) => e.row), t.columns.map((_, i) => i)), expect: inserts.length });
+  if (strictDeletes.length > 0) out.push(statement(deleteSql(t), strictDeletes, t.keyIdx, strictDeletes.length));
+  if (upserts.length > 0) out.push(statement(upsertSql(t), upserts, all));
+  if (inserts.length > 0) out.push(statement(insertSql(t), inserts, all, inserts.length));
   for (const { set, rows } of updates.values()) {
-    out.push({ text: updateSql(t, set), values: columnsOf(rows, [...t.keyIdx, ...set]), expect: rows.length });
+    if (rows.length === 0) continue;
+    const columns = [...t.keyIdx, ...set];
+    out.push(statement(updateSql(t, set), rows, columns, rows.length));
   }
   return out;
+}
+
+/** Which columns a row sends (those not undefined), as a grouping key. */
+function sentColumnsMask(row: Row): string {
+  let mask = '';
+  for (let i = 0; i < row.length; i++) mask += row[i] === undefined ? '-' : '+';
+  return mask;
 }
 
 /** Key-less table holding only inserts (append-only, e.g. a history table): one multi-row insert. */
 function appendStatements(p: Pending): SetStatement[] {
   const t = p.table;
-  return [{ text: upsertSql(t), values: columnsOf(p.ordered!.flatMap((o) => (o.op === 'insert' ? [o.row] : [])), t.columns.map((_, i) => i)) }];
+  const all = t.columns.map((_, i) => i);
+  return [{ text: upsertSql(t), values: columnsOf(p.ordered!.flatMap((o) => (o.op === 'insert' ? [o.row] : [])), all), columns: all }];
 }
 
 /** Characters that need escaping inside an array element or the SQL literal around it. */
 const SPECIAL = /["\\']/;
 
 /**
- * A text[] as an SQL literal: `'{"a","b\"c",NULL}'`, every element quoted so no value is misread.
- * Built in one pass and escaped only where a value holds a quote or backslash (rare, and the test
- * is a native scan): this runs for every value of every batch, and the regex replacements it
- * replaces were ~15 % of the engine's CPU in catch-up. The apply session runs with
- * standard_conforming_strings on (init), so backslashes need no E'' form.
+ * A text[] as an SQL literal: `'{"a","b\"c",NULL}'`. Values of a `bare` column (numbers, bools,
+ * UUIDs: see ApplyTable.bareValues) go as they are; every other value is quoted so nothing is
+ * misread, and escaped only where it holds a quote or backslash (rare, and the test is a native
+ * scan). This runs for every value of every batch: the regex replacements it replaces were ~15 %
+ * of the engine's CPU in catch-up, and bare numbers make the SQL shorter for the target to parse.
+ * The apply session runs with standard_conforming_strings on (init), so backslashes need no E'' form.
  */
-function textArrayLiteral(values: (string | null)[]): string {
+function textArrayLiteral(values: (string | null)[], bare: boolean): string {
+  if (values.length === 0) return "'{}'";
+  // The usual case, in one join (one allocation): no NULL, and nothing to escape.
+  let plain = true;
+  for (let i = 0; i < values.length && plain; i++) {
+    const v = values[i];
+    plain = v !== null && v !== undefined && (bare || !SPECIAL.test(v));
+  }
+  if (plain) return bare ? `'{${values.join(',')}}'` : `'{"${values.join('","')}"}'`;
   const parts = new Array<string>(values.length);
   for (let i = 0; i < values.length; i++) {
     const v = values[i];
     if (v === null || v === undefined) parts[i] = 'NULL';
+    else if (bare) parts[i] = v;
     else if (!SPECIAL.test(v)) parts[i] = `"${v}"`;
     else parts[i] = `"${v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/'/g, "''")}"`;
   }
@@ -667,8 +694,11 @@ function textArrayLiteral(values: (string | null)[]): string {
 }
 
 /** Replaces each `$n::text[]` parameter with its array as a literal (for simple-query batches). */
-function inlineArrays(text: string, values: (string | null)[][]): string {
-  return text.replace(/\$(\d+)::text\[\]/g, (_, n: string) => `${textArrayLiteral(values[Number(n) - 1]!)}::text[]`);
+function inlineArrays(t: ApplyTable, st: SetStatement): string {
+  return st.text.replace(/\$(\d+)::text\[\]/g, (_, n: string) => {
+    const p = Number(n) - 1;
+    return `${textArrayLiteral(st.values[p]!, t.bareValues[st.columns[p]!] === true)}::text[]`;
+  });
 }
 
 /** Rows -> one text[] per column in `idx` (the statements' parameters). */

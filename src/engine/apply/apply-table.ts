@@ -22,7 +22,18 @@ export interface ApplyTable {
   keyIdx: number[];
   /** For key-less tables: columns compared as text because their type has no equality (json, point, ...). */
   textCompare: boolean[];
+  /**
+   * Columns whose values may go unquoted into an array literal: their SOURCE type's text form
+   * never holds a quote, backslash, comma, brace, space or the word NULL (see BARE_TEXT_TYPES).
+   */
+  bareValues: boolean[];
 }
+
+/**
+ * Source types (by OID) whose text output is only digits, signs, a decimal point, exponents,
+ * NaN/Infinity, t/f or a hex UUID: bool, int8, int2, int4, oid, float4, float8, numeric, uuid.
+ */
+const BARE_TEXT_TYPES = new Set([16, 20, 21, 23, 26, 700, 701, 1700, 2950]);
 
 /** A target row: values in PostgreSQL text form, null, or `undefined` for an unchanged TOASTed value. */
 export type Row = (string | null | undefined)[];
@@ -68,6 +79,8 @@ export function buildApplyTable(
   table: string,
   info: TargetTableInfo,
   columns: string[],
+  /** The source type OID of each column (pgoutput's Relation message), when known. */
+  sourceTypeOids?: number[],
 ): ApplyTable {
   const types = columns.map((c) => {
     const col = info.columns.find((tc) => tc.name === c);
@@ -84,5 +97,6 @@ export function buildApplyTable(
     types,
     keyIdx: keyIdx.length > 0 && keyIdx.every((i) => i >= 0) ? keyIdx : [],
     textCompare: types.map((t) => NO_EQUALITY.test(t)),
+    bareValues: columns.map((_, i) => sourceTypeOids !== undefined && BARE_TEXT_TYPES.has(sourceTypeOids[i]!)),
   };
 }

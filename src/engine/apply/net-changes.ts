@@ -39,6 +39,8 @@ export function keyOf(row: Row, keyIdx: number[]): string {
 
 /** Later values win; columns the later row did not send (unchanged TOAST) keep the earlier value. */
 export function mergeRows(earlier: Row, later: Row): Row {
+  // Usually the later row is complete: it is the merged row (rows are never modified).
+  if (!later.includes(undefined)) return later;
   const out = later.slice();
   for (let i = 0; i < out.length; i++) if (out[i] === undefined) out[i] = earlier[i];
   return out;
@@ -64,7 +66,8 @@ export class NetChanges {
     if (!prev || prev.op === 'delete') {
       this.entries.set(key, { op: 'update', row });
     } else {
-      this.entries.set(key, { op: prev.op, row: mergeRows(prev.row, row), tolerant: prev.tolerant });
+      // Entries are this object's own: a hot key (a counter row) is updated in place.
+      prev.row = mergeRows(prev.row, row);
     }
   }
 

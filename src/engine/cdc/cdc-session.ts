@@ -86,7 +86,8 @@ export class CdcSession {
   private idle: Lsn = 0n;
   private received: Lsn = 0n;
   private seq: number;
-  private lastCommit: { lsn: Lsn; time: Date } | undefined;
+  /** The last source commit with changes for the target: end-LSN and commit time (ms). */
+  private lastCommit: { lsn: Lsn; timeMs: number } | undefined;
   private rowsInTarget = 0;
   private targetTxnStarted = 0;
   private lastFeedback = 0;
@@ -182,7 +183,7 @@ export class CdcSession {
           this.endReason = 'reached_lsn';
           return undefined;
         }
-        if (!this.skipTxn && this.o.stopAt?.kind === 'commit_time' && m.commitTime > this.o.stopAt.at) {
+        if (!this.skipTxn && this.o.stopAt?.kind === 'commit_time' && m.commitTimeMs > this.o.stopAt.at.getTime()) {
           // This transaction is past the stop point: end before it.
           this.endReason = 'commit_time';
           return undefined;
@@ -196,7 +197,10 @@ export class CdcSession {
         this.inTxn = false;
         if (this.skipTxn) return undefined;
         if (this.txnHasRows) {
-          this.lastCommit = { lsn: m.endLsn, time: m.commitTime };
+          if (this.lastCommit) {
+            this.lastCommit.lsn = m.endLsn;
+            this.lastCommit.timeMs = m.commitTimeMs;
+          } else this.lastCommit = { lsn: m.endLsn, timeMs: m.commitTimeMs };
         } else if (!this.o.applier.dirty && !this.o.applier.committing) {
           // Nothing of ours in it: the position is safe to confirm.
           this.idle = maxLsn(this.idle, m.endLsn);
@@ -222,7 +226,9 @@ export class CdcSession {
         const row = toRow(rel, m.newTuple);
         const old = m.oldTuple ?? m.keyTuple;
         const oldRow = old ? toRow(rel, old) : undefined;
-        const match = m.oldTuple ? identityRow(rel, m.oldTuple, true) : identityRow(rel, m.keyTuple ?? m.newTuple, false);
+        // Only a table without a key on the target locates rows by their identity columns.
+        const match =
+          rel.apply.keyIdx.length > 0 ? undefined : m.oldTuple ? identityRow(rel, m.oldTuple, true) : identityRow(rel, m.keyTuple ?? m.newTuple, false);
         return this.o.applier.update(rel.apply, row, oldRow, match);
       }
       case 'delete': {
@@ -317,7 +323,8 @@ export class CdcSession {
    * and the feedback to the source move only in the callback, once the target committed.
    */
   private async commit(): Promise<void> {
-    const last = this.lastCommit!;
+    // A copy: lastCommit is updated in place as the next batch is read.
+    const last = { lsn: this.lastCommit!.lsn, time: new Date(this.lastCommit!.timeMs) };
     this.seq++;
     const checkpoint = formatCheckpoint({ seq: this.seq, lsn: last.lsn });
     this.rowsInTarget = 0;

@@ -6,7 +6,6 @@
  */
 import type pg from 'pg';
 import type { RelationColumn, TupleValue } from '../../connectors/postgres/pgoutput.js';
-import { UNCHANGED_TOAST } from '../../connectors/postgres/pgoutput.js';
 import { qualifiedName, quoteIdent } from '../../connectors/postgres/sql.js';
 import type { PlannedTable } from '../../model/table-mappings.js';
 import type { ApplyTable, Row, TargetTableInfo } from '../apply/apply-table.js';
@@ -20,6 +19,8 @@ export interface MappedRelation {
   sourceIdx: number[];
   /** Source tuple positions flagged as replica identity. */
   identity: boolean[];
+  /** Every source column maps to the apply column of the same position: a tuple is a row as it is. */
+  direct: boolean;
 }
 
 /** What the runner knows about the task's tables (re-planning after a column was added). */
@@ -101,19 +102,22 @@ export class Relations {
       ddl.push(sql);
       info.columns.push({ name: pc.target, type: decl });
     }
+    const sourceIdx = mapped.map((pc) => sourceNames.indexOf(pc.source));
     const apply = buildApplyTable(
       { schema, table },
       planned.target.schema,
       planned.target.table,
       info,
       mapped.map((pc) => pc.target),
+      sourceIdx.map((i) => columns[i]!.typeOid),
     );
     const relation: MappedRelation = {
       relationId,
       source: { schema, table },
       apply,
-      sourceIdx: mapped.map((pc) => sourceNames.indexOf(pc.source)),
+      sourceIdx,
       identity: columns.map((c) => c.isKey),
+      direct: sourceIdx.length === columns.length && sourceIdx.every((s, j) => s === j),
     };
     this.byId.set(relationId, relation);
     return { relation, ddl };
@@ -125,13 +129,11 @@ function shape(schema: string, table: string, columns: RelationColumn[]): string
   return JSON.stringify([schema, table, columns.map((c) => [c.name, c.typeOid, c.typeMod, c.isKey])]);
 }
 
-/** A source tuple as a target row (unchanged TOAST -> undefined). */
+/** A source tuple as a target row (unchanged TOAST stays undefined). Rows are never modified, so a direct mapping shares the tuple. */
 export function toRow(rel: MappedRelation, tuple: TupleValue[]): Row {
+  if (rel.direct) return tuple;
   const row: Row = new Array(rel.sourceIdx.length);
-  for (let j = 0; j < rel.sourceIdx.length; j++) {
-    const v = tuple[rel.sourceIdx[j]!];
-    row[j] = v === UNCHANGED_TOAST ? undefined : (v as string | null | undefined);
-  }
+  for (let j = 0; j < rel.sourceIdx.length; j++) row[j] = tuple[rel.sourceIdx[j]!];
   return row;
 }
 
@@ -142,8 +144,8 @@ export function identityRow(rel: MappedRelation, tuple: TupleValue[], all: boole
   for (let j = 0; j < rel.sourceIdx.length; j++) {
     const s = rel.sourceIdx[j]!;
     const v = tuple[s];
-    if ((all || rel.identity[s]) && v !== UNCHANGED_TOAST) {
-      row[j] = v as string | null;
+    if ((all || rel.identity[s]) && v !== undefined) {
+      row[j] = v;
       any = true;
     } else row[j] = undefined;
   }
