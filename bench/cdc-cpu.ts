@@ -87,13 +87,13 @@ async function main(): Promise<void> {
     for (let i = 1; i <= ITERATIONS; i++) {
       const slot = `cpu_it_${i}`;
       await src.query(`SELECT pg_copy_logical_replication_slot('cpu_base', $1)`, [slot]);
-      let stream: ChangeStream & { close(): Promise<void> };
+      const repl = await ReplicationConnection.open(spec, 'cdc-cpu');
+      let stream: ChangeStream;
       if (STREAMING) {
-        const repl = await ReplicationConnection.open(spec, 'cdc-cpu');
         repl.start(slot, 0n, 'cpu_pub');
         stream = repl;
       } else {
-        stream = await SlotChangesReader.open(spec, sourceClient, { slotName: slot, publication: 'cpu_pub', startLsn: 0n, applicationName: 'cdc-cpu' });
+        stream = await SlotChangesReader.open(repl, sourceClient, { slotName: slot, publication: 'cpu_pub', startLsn: 0n });
       }
       const db = new DiscardingTarget();
       const applier = new Applier(db as unknown as pg.Client, {
@@ -117,6 +117,7 @@ async function main(): Promise<void> {
         batchTimeoutMs: 1_000,
         minTransactionSize: 1_000,
         commitTimeoutMs: 1_000,
+        maxRowsWhileCommitting: 7_500,
         stopAtLsn: end,
         onCommit: () => undefined,
         onTick: () => undefined,
@@ -135,7 +136,8 @@ async function main(): Promise<void> {
         `iteration ${i}: CPU ${ms.toFixed(0)} ms (user ${(cpu.user / 1000).toFixed(0)}, system ${(cpu.system / 1000).toFixed(0)}), ` +
           `wall ${Date.now() - t0} ms, ${db.statements} statements, ${(db.bytes / 1e6).toFixed(1)} MB of SQL`,
       );
-      await stream.close();
+      if (stream instanceof SlotChangesReader) await stream.close();
+      await repl.close();
       await src.query(`SELECT pg_drop_replication_slot($1)`, [slot]).catch(() => undefined);
     }
     const best = Math.min(...results);

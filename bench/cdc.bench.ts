@@ -3,18 +3,21 @@
  *
  *   catch-up  a backlog of TX pgbench (tpcb-like) transactions, written while nothing consumes,
  *             applied by PostgreSQL's own subscription (CREATE SUBSCRIPTION on a pre-made slot,
- *             copy_data off) and by an opendms CDC task (BatchApplyEnabled), one after the other,
- *             each into its own freshly initialised target database. Time = until the consumer's
- *             slot has confirmed the backlog's end LSN. The opendms target is then checked equal
- *             to the source (exactly-once kept). Ratio = native time / opendms time (target >= 2x).
+ *             copy_data off) and by an opendms CDC task (BatchApplyEnabled, resumed: a cold start
+ *             of the task), one after the other, each into its own target database. Time = until
+ *             the consumer's slot has confirmed the backlog's end LSN. The opendms target is then
+ *             checked equal to the source (exactly-once kept). Ratio = native time / opendms time
+ *             (target >= 2x). ROUNDS rounds, each on a new backlog, who goes first alternating;
+ *             the median ratio is the result.
  *   latency   pgbench at half the measured opendms rate for LATENCY_S seconds while the task
  *             runs: per applied history row, target apply time (a target-only column defaulting
  *             to clock_timestamp()) minus source commit-time (mtime); p50/p99 (target p99 < 1 s).
  *   memory    peak RSS of this process (the engine runs in it) while one 1M-row source
  *             transaction is applied (target < 300 MB).
  *
- * `CDC_BENCH_TX` changes the backlog size (default 50,000); `CDC_BENCH_TRANSACTIONAL=1` runs the
- * opendms task with transactional apply (BatchApplyEnabled off) instead.
+ * `CDC_BENCH_TX` changes the backlog size (default 50,000); `CDC_BENCH_ROUNDS` the rounds (3);
+ * `CDC_BENCH_TRANSACTIONAL=1` runs the opendms task with transactional apply (BatchApplyEnabled
+ * off) instead.
  */
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,13 +28,15 @@ import type { RunningTask, TaskOutcome, TaskReporter, TaskSpec } from '../src/en
 import { startTask } from '../src/engine/index.js';
 import { defaultTaskSettings } from '../src/model/task-settings.js';
 import { startPostgres, type PostgresCluster } from '../test/helpers/postgres.js';
-import { childCpuSeconds, cpuSince } from './proc.js';
+import { cpuSince, sampleChildCpu } from './proc.js';
 import { pgbench } from './pgbench.js';
 import { startProfiler } from './profiler.js';
 
 const TX = Number(process.env.CDC_BENCH_TX ?? 50_000);
 const CLIENTS = 4;
 const LATENCY_S = 15;
+/** `CDC_BENCH_ROUNDS`: catch-up comparisons, each on a new backlog (the median ratio is reported). */
+const ROUNDS = Number(process.env.CDC_BENCH_ROUNDS ?? 3);
 const BATCH = process.env.CDC_BENCH_TRANSACTIONAL !== '1';
 const MODE = BATCH ? 'batch apply' : 'transactional apply';
 /** `CDC_BENCH_CATCH_UP_ONLY=1`: only the catch-up comparison (quicker when iterating on apply speed). */
@@ -97,14 +102,25 @@ async function startAndWait(s: TaskSpec): Promise<{ task: RunningTask; reporter:
  * made; a slot confirmed up to it could then still be short of that commit (the walsender
  * reports positions inside a large transaction it is still decoding).
  */
+const slotActive = async (monitor: pg.Client, slot: string) =>
+  (await monitor.query<{ active: boolean }>('SELECT active FROM pg_replication_slots WHERE slot_name = $1', [slot])).rows[0]?.active === true;
+
 const slotConfirmed = async (monitor: pg.Client, slot: string, lsn: string) =>
   (await monitor.query<{ ok: boolean }>(`SELECT confirmed_flush_lsn >= $2::pg_lsn AS ok FROM pg_replication_slots WHERE slot_name = $1`, [slot, lsn])).rows[0]?.ok === true;
 
-/** CPU each process of both clusters used since the readings (walsender, apply worker, backends), as one line. */
-function pgCpuSince(srcPid: number, src0: Map<string, number>, tgtPid: number, tgt0: Map<string, number>): string {
-  const line = (side: string, pid: number, before: Map<string, number>) =>
-    cpuSince(before, childCpuSeconds(pid)).map((x) => `${side} ${x.name.replace(/^postgres: /, '').replace(/ 127\.0\.0\.1\(\d+\)/, '')} ${x.seconds.toFixed(2)} s`);
-  return [...line('source', srcPid, src0), ...line('target', tgtPid, tgt0)].join('; ');
+/**
+ * CPU each process of both clusters used during a phase (walsender, apply worker, backends, also
+ * those that exited before its end), as one line.
+ */
+function pgCpuSampler(srcPid: number, tgtPid: number): { stop(): string } {
+  const [src, tgt] = [sampleChildCpu(srcPid), sampleChildCpu(tgtPid)];
+  return {
+    stop() {
+      const line = (side: string, used: Map<string, number>) =>
+        cpuSince(new Map(), used).map((x) => `${side} ${x.name.replace(/^postgres: /, '').replace(/ 127\.0\.0\.1\(\d+\)/, '')} ${x.seconds.toFixed(2)} s`);
+      return [...line('source', src.stop()), ...line('target', tgt.stop())].join('; ');
+    },
+  };
 }
 
 /** The cluster's postmaster (its children are the backends, walsenders and workers). */
@@ -141,51 +157,79 @@ export async function run(): Promise<void> {
     const first = await startAndWait(spec(src, tgt, 'opendms', 'start-replication'));
     await first.task.stop();
 
-    // ---- catch-up ----
-    console.log(`backlog: ${TX.toLocaleString('en-US')} pgbench transactions (${CLIENTS} clients)`);
-    await pgbench(src, ['-n', '-c', String(CLIENTS), '-t', String(Math.ceil(TX / CLIENTS))]);
-    const end = (await src.query<{ l: string }>('SELECT pg_current_wal_insert_lsn()::text AS l')).rows[0]!.l;
-
+    // ---- catch-up, in rounds: a new backlog each round, the order of the two alternating ----
     const [srcPid, tgtPid] = [postmasterPid(src), postmasterPid(tgt)];
-    const [nativeSrc0, nativeTgt0] = [childCpuSeconds(srcPid), childCpuSeconds(tgtPid)];
-    let t0 = Date.now();
-    await tgt.query(
-      `CREATE SUBSCRIPTION native_sub CONNECTION 'host=${src.host} port=${src.port} user=${src.user} password=${src.password} dbname=postgres'
-       PUBLICATION native_pub WITH (create_slot = false, slot_name = 'native_slot', copy_data = false)`,
-      [],
-      'native',
-    );
-    await until('native subscription caught up', () => slotConfirmed(monitor, 'native_slot', end));
-    const nativeMs = Date.now() - t0;
-    const nativeCpu = pgCpuSince(srcPid, nativeSrc0, tgtPid, nativeTgt0);
-    await tgt.query('ALTER SUBSCRIPTION native_sub DISABLE', [], 'native');
-
-    const profiler = PROFILE ? await startProfiler() : undefined;
-    const [srcCpu0, tgtCpu0] = [childCpuSeconds(srcPid), childCpuSeconds(tgtPid)];
-    t0 = Date.now();
-    const cpu0 = process.cpuUsage();
-    const resumed = await startAndWait(spec(src, tgt, 'opendms', 'resume-processing'));
-    const startupMs = Date.now() - t0;
-    await until('opendms caught up', () => slotConfirmed(monitor, 'opendms_benchcdc', end));
-    const oursMs = Date.now() - t0;
-    const cpu = process.cpuUsage(cpu0);
-    const pgCpu = pgCpuSince(srcPid, srcCpu0, tgtPid, tgtCpu0);
-    if (profiler) console.log(`CPU profile of the catch-up: ${await profiler.stop(PROFILE!)}`);
-    const [a, b] = await Promise.all([digest(src, 'postgres'), digest(tgt, 'opendms')]);
-    if (a !== b) throw new Error(`opendms target differs from the source after catch-up: ${a} vs ${b}`);
     const rate = (n: number, ms: number) => Math.round(n / (ms / 1000));
-    console.log(`catch-up native subscription: ${nativeMs} ms (${rate(TX, nativeMs)} tx/s)`);
-    console.log(`  PostgreSQL processes' CPU: ${nativeCpu}`);
-    console.log(`catch-up opendms ${MODE}: ${oursMs} ms (${rate(TX, oursMs)} tx/s; task start ${startupMs} ms of it), target identical`);
-    // Where the limit is: this process (the engine) vs the wall time.
-    console.log(`  opendms process CPU: ${Math.round((cpu.user + cpu.system) / 1000)} ms (user ${Math.round(cpu.user / 1000)}, system ${Math.round(cpu.system / 1000)})`);
-    console.log(`  PostgreSQL processes' CPU: ${pgCpu}`);
-    console.log(`ratio opendms/native: ${(nativeMs / oursMs).toFixed(2)}x (target >= 2x)`);
+    const ratios: number[] = [];
+    let resumed: Awaited<ReturnType<typeof startAndWait>> | undefined;
+    let oursMs = 0;
+    console.log(`backlog: ${TX.toLocaleString('en-US')} pgbench transactions (${CLIENTS} clients), ${ROUNDS} round(s)`);
+    for (let round = 1; round <= ROUNDS; round++) {
+      await resumed?.task.stop();
+      await pgbench(src, ['-n', '-c', String(CLIENTS), '-t', String(Math.ceil(TX / CLIENTS))]);
+      const end = (await src.query<{ l: string }>('SELECT pg_current_wal_insert_lsn()::text AS l')).rows[0]!.l;
+
+      const native = async () => {
+        const sampler = pgCpuSampler(srcPid, tgtPid);
+        const t0 = Date.now();
+        if (round === 1) {
+          await tgt.query(
+            `CREATE SUBSCRIPTION native_sub CONNECTION 'host=${src.host} port=${src.port} user=${src.user} password=${src.password} dbname=postgres'
+             PUBLICATION native_pub WITH (create_slot = false, slot_name = 'native_slot', copy_data = false)`,
+            [],
+            'native',
+          );
+        } else await tgt.query('ALTER SUBSCRIPTION native_sub ENABLE', [], 'native');
+        await until('native subscription caught up', () => slotConfirmed(monitor, 'native_slot', end));
+        const ms = Date.now() - t0;
+        const cpu = sampler.stop();
+        await tgt.query('ALTER SUBSCRIPTION native_sub DISABLE', [], 'native');
+        // Disabled means its walsender is gone too: the next phase measures only its own processes.
+        await until('native walsender gone', async () => !(await slotActive(monitor, 'native_slot')));
+        return { ms, cpu };
+      };
+      const ours = async () => {
+        const profiler = PROFILE && round === 1 ? await startProfiler() : undefined;
+        const sampler = pgCpuSampler(srcPid, tgtPid);
+        const t0 = Date.now();
+        const cpu0 = process.cpuUsage();
+        resumed = await startAndWait(spec(src, tgt, 'opendms', 'resume-processing'));
+        const startupMs = Date.now() - t0;
+        await until('opendms caught up', () => slotConfirmed(monitor, 'opendms_benchcdc', end));
+        const ms = Date.now() - t0;
+        const cpu = process.cpuUsage(cpu0);
+        const pgCpu = sampler.stop();
+        if (profiler) console.log(`CPU profile of the catch-up: ${await profiler.stop(PROFILE!)}`);
+        const [a, b] = await Promise.all([digest(src, 'postgres'), digest(tgt, 'opendms')]);
+        if (a !== b) throw new Error(`opendms target differs from the source after catch-up: ${a} vs ${b}`);
+        return { ms, startupMs, cpu, pgCpu };
+      };
+      // Alternating who goes first, so neither always finds the source's caches warmer.
+      const nativeFirst = round % 2 === 1;
+      const n = nativeFirst ? await native() : undefined;
+      const o = await ours();
+      if (!nativeFirst) await resumed!.task.stop();
+      const nn = n ?? (await native());
+      if (!nativeFirst) resumed = await startAndWait(spec(src, tgt, 'opendms', 'resume-processing'));
+      oursMs = o.ms;
+      ratios.push(nn.ms / o.ms);
+      console.log(`round ${round} (${nativeFirst ? 'native first' : 'opendms first'}):`);
+      console.log(`  catch-up native subscription: ${nn.ms} ms (${rate(TX, nn.ms)} tx/s)`);
+      console.log(`    PostgreSQL processes' CPU: ${nn.cpu}`);
+      console.log(`  catch-up opendms ${MODE}: ${o.ms} ms (${rate(TX, o.ms)} tx/s; task start ${o.startupMs} ms of it), target identical`);
+      // Where the limit is: this process (the engine) vs the wall time.
+      console.log(`    opendms process CPU: ${Math.round((o.cpu.user + o.cpu.system) / 1000)} ms (user ${Math.round(o.cpu.user / 1000)}, system ${Math.round(o.cpu.system / 1000)})`);
+      console.log(`    PostgreSQL processes' CPU: ${o.pgCpu}`);
+      console.log(`  ratio opendms/native: ${(nn.ms / o.ms).toFixed(2)}x`);
+    }
+    const sorted = [...ratios].sort((x, y) => x - y);
+    console.log(`catch-up ratio opendms/native: median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(2)}x over ${ROUNDS} round(s) (${ratios.map((r) => r.toFixed(2)).join(', ')}) (target >= 2x)`);
     if (CATCH_UP_ONLY) {
-      await resumed.task.stop();
+      await resumed?.task.stop();
       await monitor.end();
       return;
     }
+    const task = resumed!;
 
     // ---- latency at half the opendms rate ----
     const half = Math.max(100, Math.round(rate(TX, oursMs) / 2));
@@ -205,7 +249,7 @@ export async function run(): Promise<void> {
     // ---- memory: one 1M-row transaction ----
     await src.query('CREATE TABLE public.pgbench_big (id int PRIMARY KEY, v text)');
     await tgt.query('CREATE TABLE public.pgbench_big (id int PRIMARY KEY, v text)', [], 'opendms');
-    await resumed.task.stop();
+    await task.task.stop();
     const again = await startAndWait(spec(src, tgt, 'opendms', 'resume-processing'));
     let peak = process.memoryUsage().rss;
     const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 50);

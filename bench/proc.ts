@@ -47,3 +47,32 @@ export function cpuSince(before: Map<string, number>, after: Map<string, number>
     .filter((x) => x.seconds >= min)
     .sort((a, b) => b.seconds - a.seconds);
 }
+
+/**
+ * CPU of a process's children over a phase, sampled every `everyMs` until stopped: each child's
+ * last reading is kept, so a backend that exited before the end (a connection closed mid-phase)
+ * still counts, minus at most one interval. Children are named by their first command line (a
+ * PostgreSQL backend's changes with what it does). `stop()` returns what each used, by name.
+ */
+export function sampleChildCpu(pid: number, everyMs = 100): { stop(): Map<string, number> } {
+  const first = new Map<number, { name: string; seconds: number }>();
+  const last = new Map<number, number>();
+  const take = (initial: boolean) => {
+    for (const [k, v] of childCpuSeconds(pid)) {
+      const child = Number(k.slice(0, k.indexOf(' ')));
+      if (!first.has(child)) first.set(child, { name: k, seconds: initial ? v : 0 });
+      last.set(child, v);
+    }
+  };
+  take(true);
+  const timer = setInterval(() => take(false), everyMs);
+  return {
+    stop() {
+      clearInterval(timer);
+      take(false);
+      const used = new Map<string, number>();
+      for (const [child, f] of first) used.set(f.name, (last.get(child) ?? f.seconds) - f.seconds);
+      return used;
+    },
+  };
+}

@@ -471,7 +471,7 @@ export class TaskRunner implements RunningTask {
     const sourceReady = (async () => {
       // The slot may still be held by the walsender of a task instance that just stopped.
       await waitSlotInactive(source, this.slotName, 15_000);
-      return this.openCatchUp(source, state.lsn);
+      return this.openCatchUp(source, repl, state.lsn);
     })();
     sourceReady.catch(() => undefined);
     let reader: SlotChangesReader | undefined;
@@ -498,6 +498,16 @@ export class TaskRunner implements RunningTask {
     this.monitor.start();
 
     const tuning = this.settings.ChangeProcessingTuning;
+    const batchApply = this.settings.TargetMetadata.BatchApplyEnabled;
+    const batchRows = tuning.BatchSplitSize > 0 ? Math.min(tuning.BatchSplitSize, 5_000) : 5_000;
+    const minTransactionSize = Math.min(tuning.MinTransactionSize, 5_000);
+    // A batch may outgrow its size while the previous one commits (see CdcSession), but never a
+    // BatchSplitSize the user set, and never past what the applier sends in one round trip.
+    const maxRowsWhileCommitting = batchApply
+      ? tuning.BatchSplitSize > 0
+        ? batchRows
+        : 7_500
+      : Math.min(7_500, Math.ceil(minTransactionSize * 1.5));
     const session = (stream: ChangeStream, from: { lsn: Lsn; seq: number }) =>
       new CdcSession({
         stream,
@@ -507,11 +517,12 @@ export class TaskRunner implements RunningTask {
         lenientBefore: resumedLoad.lenientUntil,
         tableSkipBefore: resumedLoad.tableSkipBefore,
         startSeq: from.seq,
-        batchApply: this.settings.TargetMetadata.BatchApplyEnabled,
-        batchRows: tuning.BatchSplitSize > 0 ? Math.min(tuning.BatchSplitSize, 5_000) : 5_000,
+        batchApply,
+        batchRows,
         batchTimeoutMs: Math.max(1, tuning.BatchApplyTimeoutMin) * 1000,
-        minTransactionSize: Math.min(tuning.MinTransactionSize, 5_000),
+        minTransactionSize,
         commitTimeoutMs: tuning.CommitTimeout * 1000,
+        maxRowsWhileCommitting,
         ...(stopAt ? { stopAt } : {}),
         ...(this.stopAtLsn !== undefined ? { stopAtLsn: this.stopAtLsn } : {}),
         onCommit: (c) => {
@@ -531,9 +542,12 @@ export class TaskRunner implements RunningTask {
       let end: CdcEnd;
       try {
         end = await this.runSession(caughtUp);
-      } finally {
-        await reader.close();
+      } catch (err) {
+        // The attempt ends; closing the connection drops the temporary slot anyway.
+        await reader.close().catch(() => undefined);
+        throw err;
       }
+      await reader.close();
       if (end !== 'caught_up') return end;
       from = { lsn: caughtUp.lastCommitted, seq: caughtUp.checkpointSeq };
       this.reporter.event(
@@ -572,18 +586,13 @@ export class TaskRunner implements RunningTask {
    * decoding functions (slot-changes-reader.ts) before streaming, at a fraction of the source's
    * CPU. Undefined when the backlog is smaller or the source refuses (the session then streams).
    */
-  private async openCatchUp(source: pg.Client, from: Lsn): Promise<SlotChangesReader | undefined> {
+  private async openCatchUp(source: pg.Client, repl: ReplicationConnection, from: Lsn): Promise<SlotChangesReader | undefined> {
     const threshold = this.settings.OpendmsSettings.SqlCatchUpThresholdBytes;
     if (threshold <= 0 || this.stopRequested) return undefined;
     const backlog = await walBacklogBytes(source, this.slotName, from);
     if (backlog < threshold) return undefined;
     try {
-      const reader = await SlotChangesReader.open(this.spec.source, source, {
-        slotName: this.slotName,
-        publication: this.publication,
-        startLsn: from,
-        applicationName: `${this.spec.taskResourceId}:catch-up`,
-      });
+      const reader = await SlotChangesReader.open(repl, source, { slotName: this.slotName, publication: this.publication, startLsn: from });
       this.reporter.event(`CDC is ${Math.round(backlog / 1048576)} MB of WAL behind: catching up through the SQL interface, then streaming`, ['state change']);
       return reader;
     } catch (err) {

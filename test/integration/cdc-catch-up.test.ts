@@ -124,7 +124,7 @@ describe('CDC catch-up through the SQL interface', () => {
     }
   }, 180_000);
 
-  it('retries from the target when the reader loses its source connection mid catch-up', async () => {
+  it('retries from the target when the source connection it reads on is killed mid catch-up', async () => {
     await primed('CUKILL', true);
     await backlog(source, 60_000, 4_000_000);
     const reporter = new RecordingReporter();
@@ -132,7 +132,7 @@ describe('CDC catch-up through the SQL interface', () => {
     try {
       await reporter.waitRunning();
       await waitFor('catch-up under way', async () => reporter.checkpoints.length > 0, 60_000, 5);
-      const killed = await source.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'opendms:CUKILL:catch-up'`);
+      const killed = await source.query(`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'opendms:CUKILL:cdc'`);
       expect(killed.rowCount).toBe(1);
       await waitConverged(source, target, 120_000);
       expect(reporter.events.some((e) => e.startsWith('recoverable error'))).toBe(true);

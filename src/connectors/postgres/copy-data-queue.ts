@@ -123,6 +123,16 @@ export class CopyDataQueue {
     this.setPaused(false);
   }
 
+  /**
+   * Takes CopyData again after `end()`, for the connection's next COPY (the replication
+   * connection streams after the SQL catch-up ended on it).
+   */
+  reopen(): void {
+    this.queue = [];
+    this.queuedBytes = 0;
+    this.ended = false;
+  }
+
   fail(err: Error): void {
     if (!this.failure) this.failure = err;
     this.notify();

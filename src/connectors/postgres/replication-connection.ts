@@ -95,6 +95,14 @@ export class ReplicationConnection implements ChangeStream {
     return slot;
   }
 
+  /**
+   * The connection as an SQL session, with its CopyData queue: the SQL catch-up reader
+   * (slot-changes-reader.ts) runs on it before streaming starts. Nothing else may use it then.
+   */
+  get sqlSession(): { client: pg.Client; queue: CopyDataQueue } {
+    return { client: this.client, queue: this.copy };
+  }
+
   /** Starts streaming; messages are then taken with `read()`. */
   start(slotName: string, startLsn: Lsn, publication: string): void {
     // pg's parser is idle now (no query running), so it holds no partial message.

@@ -24,19 +24,18 @@
  *     next chunk while the consumer applies this one. Rows wait raw in a CopyDataQueue bounded
  *     by bytes (the socket is paused past it, and the server waits).
  *   - A call that returns fewer changes than asked reached the end of the WAL written when it
- *     started: the stream then ends (`finished`), and the caller continues on the streaming
- *     protocol from what the target committed, for low latency from then on.
+ *     started: the stream then ends (`finished`), and the caller, once it closed the reader,
+ *     streams on the same connection from what the target committed, for low latency from then on.
  */
-import type { Socket } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
-import type { EndpointConnectionSpec } from '../../engine/contracts.js';
 import { formatLsn } from '../../model/lsn.js';
 import type { Lsn } from '../../model/lsn.js';
 import type { ChangeStream, StreamEvent } from './change-stream.js';
-import { copyDataEnd, CopyDataQueue } from './copy-data-queue.js';
+import { copyDataEnd } from './copy-data-queue.js';
+import type { CopyDataQueue } from './copy-data-queue.js';
 import { decodePgoutput } from './pgoutput.js';
-import { connectPostgres } from './pool.js';
+import type { ReplicationConnection } from './replication-connection.js';
 import { quoteLiteral } from './sql.js';
 
 /** The 11-byte signature that opens a binary COPY stream (then 4 bytes of flags, 4 of header extension length). */
@@ -64,23 +63,21 @@ export interface SlotChangesReaderOptions {
   publication: string;
   /** Nothing before this position is needed (the target's checkpoint). */
   startLsn: Lsn;
-  applicationName: string;
-  /** Changes (pgoutput messages) asked of the first call; each later call asks for twice as many, up to maxChanges. */
+  /** Changes (pgoutput messages) asked of the first call; each later call asks for four times as many, up to maxChanges. */
   firstChanges?: number;
   maxChanges?: number;
   /** The task's slot is advanced at most this often while reading (and once more on close). */
   advanceEveryMs?: number;
-  /** Queue bound in bytes (see CopyDataQueue). */
-  highWaterBytes?: number;
 }
 
-/** The parts of pg's internal Connection we use (not in @types/pg). */
-interface RawConnection {
-  stream: Socket;
-}
+/**
+ * The temporary slot is moved to the start position first only past this gap: decoding starts at
+ * the slot's restart_lsn either way, and a smaller gap costs less to read and skip than a separate
+ * pass over it.
+ */
+const SKIP_AHEAD_BYTES = 16 * 1024 * 1024;
 
 export class SlotChangesReader implements ChangeStream {
-  private readonly copy: CopyDataQueue;
   private readonly tempSlot: string;
   private closing = false;
   private loop: Promise<void> | undefined;
@@ -96,44 +93,45 @@ export class SlotChangesReader implements ChangeStream {
 
   private constructor(
     private readonly reader: pg.Client,
+    private readonly copy: CopyDataQueue,
     private readonly side: pg.Client,
     private readonly o: Required<SlotChangesReaderOptions>,
   ) {
-    this.copy = new CopyDataQueue((reader as unknown as { connection: RawConnection }).connection.stream, o.highWaterBytes);
     this.tempSlot = `${o.slotName.slice(0, 40)}_catchup_${randomBytes(5).toString('hex')}`;
-    reader.on('error', (err) => this.copy.fail(err));
   }
 
   /**
-   * Copies the task's slot to a temporary one on a connection of its own and starts reading from
-   * `startLsn`. `side` is a connection to the same source database that the reader borrows (and
-   * does not close) to advance the task's slot and to cancel a call. Throws if the source refuses
-   * (no free slot, no privilege): the caller streams instead.
+   * Copies the task's slot to a temporary one in `conn`'s session and starts reading from
+   * `startLsn`. `side` is another connection to the source database, borrowed (not closed) to
+   * advance the task's slot and to cancel a call. Throws if the source refuses (no free slot, no
+   * privilege): the caller streams instead, on the same connection.
    */
-  static async open(endpoint: EndpointConnectionSpec, side: pg.Client, options: SlotChangesReaderOptions): Promise<SlotChangesReader> {
-    const o: Required<SlotChangesReaderOptions> = { firstChanges: 10_000, maxChanges: 200_000, advanceEveryMs: 5_000, highWaterBytes: 4 * 1024 * 1024, ...options };
-    // No statement timeout: one call may decode a large transaction.
-    const reader = await connectPostgres(endpoint, { statementTimeoutMs: 0, applicationNameSuffix: o.applicationName });
-    try {
-      const r = new SlotChangesReader(reader, side, o);
-      await r.start();
-      return r;
-    } catch (err) {
-      await reader.end().catch(() => {});
-      throw err;
-    }
+  static async open(conn: ReplicationConnection, side: pg.Client, options: SlotChangesReaderOptions): Promise<SlotChangesReader> {
+    const o: Required<SlotChangesReaderOptions> = { firstChanges: 10_000, maxChanges: 640_000, advanceEveryMs: 5_000, ...options };
+    const { client, queue } = conn.sqlSession;
+    const r = new SlotChangesReader(client, queue, side, o);
+    await r.start();
+    return r;
   }
 
   private async start(): Promise<void> {
-    const copied = await this.reader.query<{ pid: number }>('SELECT pg_backend_pid() AS pid FROM pg_copy_logical_replication_slot($1, $2, true)', [this.o.slotName, this.tempSlot]);
+    // A replication connection takes simple queries only (no bind parameters): values are inlined.
+    const [task, temp, start] = [quoteLiteral(this.o.slotName), quoteLiteral(this.tempSlot), quoteLiteral(formatLsn(this.o.startLsn))];
+    const copied = await this.reader.query<{ pid: number }>(`SELECT pg_backend_pid() AS pid FROM pg_copy_logical_replication_slot(${task}, ${temp}, true)`);
     this.readerPid = copied.rows[0]!.pid;
-    // The copy starts where the task's slot confirmed; the target may already have more.
-    await this.reader.query(
-      `SELECT pg_replication_slot_advance(slot_name, $2::pg_lsn) FROM pg_replication_slots WHERE slot_name = $1 AND confirmed_flush_lsn < $2::pg_lsn`,
-      [this.tempSlot, formatLsn(this.o.startLsn)],
-    );
+    try {
+      // The copy starts where the task's slot confirmed; the target may already have more.
+      await this.reader.query(
+        `SELECT pg_replication_slot_advance(slot_name, ${start}::pg_lsn) FROM pg_replication_slots
+          WHERE slot_name = ${temp} AND pg_wal_lsn_diff(${start}::pg_lsn, confirmed_flush_lsn) > ${SKIP_AHEAD_BYTES}`,
+      );
+    } catch (err) {
+      // The caller streams on this connection instead: the temporary slot must not stay with it.
+      await this.reader.query(`SELECT pg_drop_replication_slot(${temp})`).catch(() => undefined);
+      throw err;
+    }
     this.advancedTo = this.o.startLsn;
-    // pg's parser is idle between queries: from here on the reader's CopyData goes to the queue.
+    // pg's parser is idle between queries: from here on the connection's CopyData goes to the queue.
     this.copy.capture();
     this.loop = this.readAll();
   }
@@ -152,7 +150,7 @@ export class SlotChangesReader implements ChangeStream {
         this.progress.changes += rows;
         // Fewer than asked: the call reached the end of the WAL as it was when the call started.
         if (rows < n) break;
-        n = Math.min(n * 2, this.o.maxChanges);
+        n = Math.min(n * 4, this.o.maxChanges);
       }
       this.copy.end();
     } catch (err) {
@@ -186,11 +184,6 @@ export class SlotChangesReader implements ChangeStream {
     if (!this.advancing && this.flushed > this.advancedTo && Date.now() - this.lastAdvance >= this.o.advanceEveryMs) this.advance();
   }
 
-  /** Where the task's slot was last moved to (the target's committed position, or the start). */
-  get slotAdvancedTo(): Lsn {
-    return this.advancedTo;
-  }
-
   private advance(): void {
     const to = this.flushed;
     this.lastAdvance = Date.now();
@@ -213,22 +206,22 @@ export class SlotChangesReader implements ChangeStream {
   }
 
   /**
-   * Stops reading, moves the task's slot to what the target committed, and closes the reader's
-   * connection (the temporary slot goes with its session). A call still decoding on the source is
-   * cancelled.
+   * Stops reading (a call still decoding on the source is cancelled), drops the temporary slot,
+   * moves the task's slot to what the target committed, and leaves the connection ready to
+   * stream. Throws if the temporary slot could not be dropped: the caller must then close the
+   * connection (which drops it), or the slot would hold WAL for as long as the connection lives.
    */
   async close(): Promise<void> {
     this.closing = true;
     this.copy.end();
-    await this.advancing;
-    // A call in flight is cancelled on the server (it may be decoding a large transaction).
     if (this.calling) await this.side.query('SELECT pg_cancel_backend($1)', [this.readerPid]).catch(() => undefined);
     await this.loop;
+    await this.advancing;
     if (this.flushed > this.advancedTo) {
       this.lastAdvance = 0;
       this.advance();
-      await this.advancing;
     }
-    await this.reader.end().catch(() => {});
+    await Promise.all([this.advancing, this.reader.query(`SELECT pg_drop_replication_slot(${quoteLiteral(this.tempSlot)})`)]);
+    this.copy.reopen();
   }
 }

@@ -60,6 +60,13 @@ export interface CdcSessionOptions {
   minTransactionSize: number;
   /** ... or it is this old (CommitTimeout), or the stream has nothing more queued. */
   commitTimeoutMs: number;
+  /**
+   * While the previous commit is still on its way to the target, a target transaction that
+   * reached its size (batchRows / minTransactionSize) keeps growing up to this many changes
+   * instead of waiting for it: the engine keeps decoding while the target works, and the target
+   * gets bigger batches when it is the slower side.
+   */
+  maxRowsWhileCommitting: number;
   stopAt?: CdcStop;
   /** End once every transaction committed before this LSN is applied (StopTaskCachedChangesApplied). */
   stopAtLsn?: Lsn;
@@ -304,7 +311,7 @@ export class CdcSession {
     if (!this.o.applier.dirty || !this.lastCommit) return undefined;
     const rows = this.o.batchApply ? this.o.batchRows : this.o.minTransactionSize;
     const timeoutMs = this.o.batchApply ? this.o.batchTimeoutMs : this.o.commitTimeoutMs;
-    const big = this.rowsInTarget >= rows;
+    const big = this.rowsInTarget >= rows && (!this.o.applier.committing || this.rowsInTarget >= this.o.maxRowsWhileCommitting);
     const old = Date.now() - this.targetTxnStarted >= timeoutMs;
     // Nothing more queued: commit now for low latency, unless the previous batch is still on its
     // way; then keep reading into this one (it is committed when that one lands and wakes the loop,
