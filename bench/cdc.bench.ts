@@ -168,6 +168,11 @@ export async function run(): Promise<void> {
       await resumed?.task.stop();
       await pgbench(src, ['-n', '-c', String(CLIENTS), '-t', String(Math.ceil(TX / CLIENTS))]);
       const end = (await src.query<{ l: string }>('SELECT pg_current_wal_insert_lsn()::text AS l')).rows[0]!.l;
+      // How much WAL each consumer's decoding restarts from (restart_lsn moves only at the
+      // source's running-transactions records): every decoding session reads it again.
+      const restart = await src.query<{ slot_name: string; mb: string }>(
+        `SELECT slot_name, round(pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn) / 1048576.0, 1)::text AS mb FROM pg_replication_slots ORDER BY 1`,
+      );
 
       const native = async () => {
         const sampler = pgCpuSampler(srcPid, tgtPid);
@@ -213,7 +218,7 @@ export async function run(): Promise<void> {
       if (!nativeFirst) resumed = await startAndWait(spec(src, tgt, 'opendms', 'resume-processing'));
       oursMs = o.ms;
       ratios.push(nn.ms / o.ms);
-      console.log(`round ${round} (${nativeFirst ? 'native first' : 'opendms first'}):`);
+      console.log(`round ${round} (${nativeFirst ? 'native first' : 'opendms first'}; WAL from restart_lsn: ${restart.rows.map((r) => `${r.slot_name} ${r.mb} MB`).join(', ')}):`);
       console.log(`  catch-up native subscription: ${nn.ms} ms (${rate(TX, nn.ms)} tx/s)`);
       console.log(`    PostgreSQL processes' CPU: ${nn.cpu}`);
       console.log(`  catch-up opendms ${MODE}: ${o.ms} ms (${rate(TX, o.ms)} tx/s; task start ${o.startupMs} ms of it), target identical`);

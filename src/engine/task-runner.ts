@@ -40,6 +40,7 @@ import { CdcSession } from './cdc/cdc-session.js';
 import { Relations } from './cdc/relations.js';
 import type { TablePlanner } from './cdc/relations.js';
 import { SourceMonitor } from './cdc/source-monitor.js';
+import { warmUpCdc } from './cdc/warm-up.js';
 import { formatCheckpoint, parseCdcStartPosition, parseCdcStopPosition, parseCheckpoint } from './checkpoint.js';
 import type { CdcStop } from './checkpoint.js';
 import type { RunningTask, TableStats, TaskOutcome, TaskReporter, TaskSpec, TaskStats } from './contracts.js';
@@ -264,14 +265,18 @@ export class TaskRunner implements RunningTask {
     };
     let repl: ReplicationConnection | undefined;
     try {
+      // The first task of a process warms the CDC hot path while it waits on the network (warm-up.ts).
+      const warm = spec.migrationType !== 'full-load' ? warmUpCdc() : undefined;
       // Connections are opened side by side (each costs a TCP and SCRAM handshake): a resumed
       // task's start is part of every move's handover time.
       const wantStatus = this.settings.ControlTablesSettings.StatusTableEnabled || this.history !== undefined;
-      const [target, source, statusDb] = await Promise.all([
+      const [target, source, statusDb, monitorDb] = await Promise.all([
         open(spec.target, 'apply'),
         open(spec.source, 'catalog'),
         // awsdms_status and awsdms_history get their own connection: the apply connection is inside transactions.
         wantStatus ? open(spec.target, 'status') : undefined,
+        // Heartbeats and the WAL a slot holds back (SourceMonitor).
+        spec.migrationType !== 'full-load' ? open(spec.source, 'monitor') : undefined,
       ]);
       this.statusDb = statusDb;
       const [, catalog] = await Promise.all([
@@ -361,9 +366,9 @@ export class TaskRunner implements RunningTask {
       }
       if (this.stopRequested) return STOP.normal;
       this.checkpoint = state.checkpoint;
-      const monitorDb = await open(spec.source, 'monitor');
+      await warm;
       for (;;) {
-        const end = await this.cdc(repl, target, source, planned, state, catchUp, monitorDb);
+        const end = await this.cdc(repl, target, source, planned, state, catchUp, monitorDb!);
         if (end !== RELOAD) return end;
         // ReloadTables: CDC paused at a transaction boundary; reload, then continue from there.
         await repl.close();
