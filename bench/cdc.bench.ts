@@ -19,6 +19,7 @@
  * `CDC_BENCH_TRANSACTIONAL=1` runs the opendms task with transactional apply (BatchApplyEnabled
  * off) instead.
  */
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -43,6 +44,20 @@ const MODE = BATCH ? 'batch apply' : 'transactional apply';
 const CATCH_UP_ONLY = process.env.CDC_BENCH_CATCH_UP_ONLY === '1';
 /** `CDC_BENCH_PROFILE=<file>`: writes a V8 CPU profile of the opendms catch-up (open it in Chrome DevTools). */
 const PROFILE = process.env.CDC_BENCH_PROFILE;
+/**
+ * `CDC_BENCH_PERF=<file>`: records `perf` samples of the whole machine (every process: the engine,
+ * the walsender, the target's backend) during the first opendms catch-up; Debian's linux-perf.
+ */
+const PERF = process.env.CDC_BENCH_PERF;
+
+function startPerf(file: string): () => Promise<string> {
+  const p = spawn('perf', ['record', '-a', '-g', '-e', 'cpu-clock', '-F', '1999', '-o', file], { stdio: 'ignore' });
+  return async () => {
+    p.kill('SIGINT');
+    await new Promise((r) => p.once('exit', r));
+    return file;
+  };
+}
 
 function spec(src: PostgresCluster, tgt: PostgresCluster, database: string, startType: TaskSpec['startType'], migrationType: TaskSpec['migrationType'] = 'cdc'): TaskSpec {
   const settings = defaultTaskSettings() as unknown as Record<string, Record<string, unknown>>;
@@ -195,6 +210,7 @@ export async function run(): Promise<void> {
       };
       const ours = async () => {
         const profiler = PROFILE && round === 1 ? await startProfiler() : undefined;
+        const perf = PERF && round === 1 ? startPerf(PERF) : undefined;
         const sampler = pgCpuSampler(srcPid, tgtPid);
         const t0 = Date.now();
         const cpu0 = process.cpuUsage();
@@ -205,6 +221,7 @@ export async function run(): Promise<void> {
         const cpu = process.cpuUsage(cpu0);
         const pgCpu = sampler.stop();
         if (profiler) console.log(`CPU profile of the catch-up: ${await profiler.stop(PROFILE!)}`);
+        if (perf) console.log(`perf profile of the whole machine during the catch-up: ${await perf()} (perf report -i ${PERF} --sort comm,dso,sym)`);
         const [a, b] = await Promise.all([digest(src, 'postgres'), digest(tgt, 'opendms')]);
         if (a !== b) throw new Error(`opendms target differs from the source after catch-up: ${a} vs ${b}`);
         return { ms, startupMs, cpu, pgCpu };

@@ -693,12 +693,19 @@ function textArrayLiteral(values: (string | null)[], bare: boolean): string {
   return `'{${parts.join(',')}}'`;
 }
 
-/** Replaces each `$n::text[]` parameter with its array as a literal (for simple-query batches). */
+/**
+ * Replaces each `$n::<type>[]` parameter with its array as a literal (for simple-query batches).
+ * Only outside double quotes: a quoted identifier may hold anything, `$1::` included.
+ */
 function inlineArrays(t: ApplyTable, st: SetStatement): string {
-  return st.text.replace(/\$(\d+)::text\[\]/g, (_, n: string) => {
-    const p = Number(n) - 1;
-    return `${textArrayLiteral(st.values[p]!, t.bareValues[st.columns[p]!] === true)}::text[]`;
-  });
+  const parts = st.text.split('"');
+  for (let i = 0; i < parts.length; i += 2) {
+    parts[i] = parts[i]!.replace(/\$(\d+)(?=::)/g, (_, n: string) => {
+      const p = Number(n) - 1;
+      return textArrayLiteral(st.values[p]!, t.bareValues[st.columns[p]!] === true);
+    });
+  }
+  return parts.join('"');
 }
 
 /** Rows -> one text[] per column in `idx` (the statements' parameters). */

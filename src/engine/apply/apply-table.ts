@@ -27,7 +27,16 @@ export interface ApplyTable {
    * never holds a quote, backslash, comma, brace, space or the word NULL (see BARE_TEXT_TYPES).
    */
   bareValues: boolean[];
+  /**
+   * The typed array a column's values travel in (`integer[]`): the target parses each element
+   * with the column type's own input function. Undefined: as text[], cast per value (array-typed
+   * columns, whose values are themselves array literals, and types not listed in TYPED_ARRAYS).
+   */
+  arrayTypes: (string | undefined)[];
 }
+
+/** Target types (as format_type prints them) whose values travel in a typed array. */
+const TYPED_ARRAYS = /^(smallint|integer|bigint|real|double precision|boolean|uuid|date|text|bytea|jsonb?|numeric(\(\d+(,\d+)?\))?|character( varying)?(\(\d+\))?|timestamp(\(\d\))? with(out)? time zone|time(\(\d\))? without time zone)$/;
 
 /**
  * Source types (by OID) whose text output is only digits, signs, a decimal point, exponents,
@@ -98,5 +107,6 @@ export function buildApplyTable(
     keyIdx: keyIdx.length > 0 && keyIdx.every((i) => i >= 0) ? keyIdx : [],
     textCompare: types.map((t) => NO_EQUALITY.test(t)),
     bareValues: columns.map((_, i) => sourceTypeOids !== undefined && BARE_TEXT_TYPES.has(sourceTypeOids[i]!)),
+    arrayTypes: types.map((t) => (TYPED_ARRAYS.test(t) ? `${t}[]` : undefined)),
   };
 }

@@ -11,9 +11,11 @@ import type { ApplyTable, Row } from './apply-table.js';
 
 const col = (t: ApplyTable, i: number) => quoteIdent(t.columns[i]!);
 const cast = (t: ApplyTable, i: number, expr: string) => `${expr}::${t.types[i]}`;
+/** Column i's value from the unnest: already typed, or text cast to the column's type. */
+const unnested = (t: ApplyTable, i: number, n: number) => (t.arrayTypes[i] ? `_u.v${n}` : cast(t, i, `_u.v${n}`));
 
-function unnestFrom(idx: number[]): string {
-  return `unnest(${idx.map((_, n) => `$${n + 1}::text[]`).join(', ')}) AS _u(${idx.map((_, n) => `v${n}`).join(', ')})`;
+function unnestFrom(t: ApplyTable, idx: number[]): string {
+  return `unnest(${idx.map((i, n) => `$${n + 1}::${t.arrayTypes[i] ?? 'text[]'}`).join(', ')}) AS _u(${idx.map((_, n) => `v${n}`).join(', ')})`;
 }
 
 function allIdx(t: ApplyTable): number[] {
@@ -23,7 +25,7 @@ function allIdx(t: ApplyTable): number[] {
 /** INSERT ... ON CONFLICT (key) DO UPDATE for every column; params: one text[] per column. */
 export function upsertSql(t: ApplyTable): string {
   const idx = allIdx(t);
-  const select = idx.map((i, n) => cast(t, i, `_u.v${n}`)).join(', ');
+  const select = idx.map((i, n) => unnested(t, i, n)).join(', ');
   const nonKey = idx.filter((i) => !t.keyIdx.includes(i));
   const conflict =
     t.keyIdx.length === 0
@@ -31,7 +33,7 @@ export function upsertSql(t: ApplyTable): string {
       : nonKey.length === 0
         ? ` ON CONFLICT (${t.keyIdx.map((i) => col(t, i)).join(', ')}) DO NOTHING`
         : ` ON CONFLICT (${t.keyIdx.map((i) => col(t, i)).join(', ')}) DO UPDATE SET ${nonKey.map((i) => `${col(t, i)} = EXCLUDED.${col(t, i)}`).join(', ')}`;
-  return `INSERT INTO ${t.qualified} (${idx.map((i) => col(t, i)).join(', ')}) SELECT ${select} FROM ${unnestFrom(idx)}${conflict}`;
+  return `INSERT INTO ${t.qualified} (${idx.map((i) => col(t, i)).join(', ')}) SELECT ${select} FROM ${unnestFrom(t, idx)}${conflict}`;
 }
 
 /**
@@ -40,23 +42,23 @@ export function upsertSql(t: ApplyTable): string {
  */
 export function insertSql(t: ApplyTable): string {
   const idx = allIdx(t);
-  const select = idx.map((i, n) => cast(t, i, `_u.v${n}`)).join(', ');
-  return `INSERT INTO ${t.qualified} (${idx.map((i) => col(t, i)).join(', ')}) SELECT ${select} FROM ${unnestFrom(idx)} ON CONFLICT (${t.keyIdx.map((i) => col(t, i)).join(', ')}) DO NOTHING`;
+  const select = idx.map((i, n) => unnested(t, i, n)).join(', ');
+  return `INSERT INTO ${t.qualified} (${idx.map((i) => col(t, i)).join(', ')}) SELECT ${select} FROM ${unnestFrom(t, idx)} ON CONFLICT (${t.keyIdx.map((i) => col(t, i)).join(', ')}) DO NOTHING`;
 }
 
 /** UPDATE of the `set` columns, matched on the key; params: key columns then set columns. */
 export function updateSql(t: ApplyTable, set: number[]): string {
   const params = [...t.keyIdx, ...set];
   const k = t.keyIdx.length;
-  const assignments = set.map((i, n) => `${col(t, i)} = ${cast(t, i, `_u.v${k + n}`)}`).join(', ');
-  const where = t.keyIdx.map((i, n) => `_t.${col(t, i)} = ${cast(t, i, `_u.v${n}`)}`).join(' AND ');
-  return `UPDATE ${t.qualified} AS _t SET ${assignments} FROM ${unnestFrom(params)} WHERE ${where}`;
+  const assignments = set.map((i, n) => `${col(t, i)} = ${unnested(t, i, k + n)}`).join(', ');
+  const where = t.keyIdx.map((i, n) => `_t.${col(t, i)} = ${unnested(t, i, n)}`).join(' AND ');
+  return `UPDATE ${t.qualified} AS _t SET ${assignments} FROM ${unnestFrom(t, params)} WHERE ${where}`;
 }
 
 /** DELETE matched on the key; params: key columns. */
 export function deleteSql(t: ApplyTable): string {
-  const where = t.keyIdx.map((i, n) => `_t.${col(t, i)} = ${cast(t, i, `_u.v${n}`)}`).join(' AND ');
-  return `DELETE FROM ${t.qualified} AS _t USING ${unnestFrom(t.keyIdx)} WHERE ${where}`;
+  const where = t.keyIdx.map((i, n) => `_t.${col(t, i)} = ${unnested(t, i, n)}`).join(' AND ');
+  return `DELETE FROM ${t.qualified} AS _t USING ${unnestFrom(t, t.keyIdx)} WHERE ${where}`;
 }
 
 /** Columns an update sets: those sent (not unchanged TOAST), the key excluded unless `withKey`. */

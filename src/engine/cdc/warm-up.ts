@@ -31,18 +31,29 @@ import { Relations } from './relations.js';
 /** Synthetic source transactions per framing (about 60 ms of CPU on the development machine). */
 const TRANSACTIONS = 800;
 
-let warming: Promise<void> | undefined;
+/** What the warm-up pushed through: source changes committed, target statements built. */
+export interface WarmUpResult {
+  changes: number;
+  statements: number;
+}
 
-/** Warms the CDC hot path once per process; later calls return the same promise. Never rejects. */
-export function warmUpCdc(): Promise<void> {
+let warming: Promise<WarmUpResult | undefined> | undefined;
+
+/**
+ * Warms the CDC hot path once per process; later calls return the same promise. Never rejects:
+ * undefined if the warm-up failed (the task then starts cold).
+ */
+export function warmUpCdc(): Promise<WarmUpResult | undefined> {
   warming ??= run().catch(() => undefined);
   return warming;
 }
 
-async function run(): Promise<void> {
+async function run(): Promise<WarmUpResult> {
+  const result: WarmUpResult = { changes: 0, statements: 0 };
   for (const framing of ['sql', 'stream'] as const) {
-    for (const batchApply of [true, false]) await replay(new SyntheticStream(changes(framing), framing), batchApply);
+    for (const batchApply of [true, false]) await replay(new SyntheticStream(changes(framing), framing), batchApply, result);
   }
+  return result;
 }
 
 // ---- the synthetic source: two tables, every kind of change, the types the SQL treats apart ----
@@ -211,10 +222,15 @@ class SyntheticStream implements ChangeStream {
   sendStatus(): void {}
 }
 
-/** A target that accepts every statement at once: the SQL is built, not sent. */
-const discardingTarget = {
-  query: (): Promise<{ rowCount: number; rows: never[] }> => Promise.resolve({ rowCount: 0, rows: [] }),
-} as unknown as pg.Client;
+/** A target that accepts every statement at once: the SQL is built, counted, not sent. */
+function discardingTarget(result: WarmUpResult): pg.Client {
+  return {
+    query: (): Promise<{ rowCount: number; rows: never[] }> => {
+      result.statements++;
+      return Promise.resolve({ rowCount: 0, rows: [] });
+    },
+  } as unknown as pg.Client;
+}
 
 function planned(table: string, columns: Column[]): PlannedTable {
   return {
@@ -226,13 +242,14 @@ function planned(table: string, columns: Column[]): PlannedTable {
   };
 }
 
-async function replay(stream: SyntheticStream, batchApply: boolean): Promise<void> {
+async function replay(stream: SyntheticStream, batchApply: boolean, result: WarmUpResult): Promise<void> {
+  const target = discardingTarget(result);
   const tables = new Map([
     ['items', { plan: planned('items', ITEMS), columns: ITEMS }],
     ['events', { plan: planned('events', EVENTS), columns: EVENTS }],
   ]);
   const relations = new Relations(
-    discardingTarget,
+    target,
     { plan: (_schema, table) => tables.get(table)?.plan, replan: () => Promise.resolve(undefined) },
     {
       take: (_db, _schema, table) => {
@@ -241,7 +258,7 @@ async function replay(stream: SyntheticStream, batchApply: boolean): Promise<voi
       },
     },
   );
-  const applier = new Applier(discardingTarget, {
+  const applier = new Applier(target, {
     taskName: 'warm-up',
     controlTables: controlTables(undefined),
     errors: new ErrorPolicy(applyPolicies(defaultTaskSettings().ErrorBehavior)),
@@ -262,7 +279,9 @@ async function replay(stream: SyntheticStream, batchApply: boolean): Promise<voi
     minTransactionSize: 1_000,
     commitTimeoutMs: 60_000,
     maxRowsWhileCommitting: 7_500,
-    onCommit: () => undefined,
+    onCommit: (c) => {
+      for (const t of c.counts) result.changes += t.inserts + t.updates + t.deletes;
+    },
     onTick: () => undefined,
   });
   await session.run();
