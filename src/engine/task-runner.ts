@@ -264,6 +264,10 @@ export class TaskRunner implements RunningTask {
       return c;
     };
     let repl: ReplicationConnection | undefined;
+    // A resumed CDC task needs its replication connection: it opens with the others.
+    const replOpening =
+      this.startType === 'resume-processing' && spec.migrationType !== 'full-load' ? ReplicationConnection.open(spec.source, `${spec.taskResourceId}:cdc`) : undefined;
+    replOpening?.catch(() => undefined);
     try {
       // The first task of a process warms the CDC hot path while it waits on the network (warm-up.ts).
       const warm = spec.migrationType !== 'full-load' ? warmUpCdc() : undefined;
@@ -306,27 +310,19 @@ export class TaskRunner implements RunningTask {
       let state: TxnState | undefined;
       let catchUp: CatchUp = { lenientUntil: 0n, tableSkipBefore: new Map() };
       if (this.startType === 'resume-processing') {
-        // The replication connection opens while the position is read.
-        const replOpening = ReplicationConnection.open(spec.source, `${spec.taskResourceId}:cdc`);
-        replOpening.catch(() => undefined);
-        try {
-          const [txnState, slot] = await Promise.all([readTxnState(target, this.ct, spec.taskResourceId), findSlot(source, this.slotName)]);
-          state = txnState;
-          if (!state && spec.recoveryCheckpoint) {
-            const cp = parseCheckpoint(spec.recoveryCheckpoint);
-            state = { checkpoint: spec.recoveryCheckpoint, lsn: cp.lsn, seq: cp.seq, phase: 'cdc' };
-          }
-          if (!state) throw new FatalTaskError('there is no recovery checkpoint to resume from (none on the target and none saved); start the task with start-replication');
-          if (!slot) {
-            throw new FatalTaskError(
-              `replication slot ${this.slotName} no longer exists on the source, so changes since checkpoint ${state.checkpoint} are lost; restart the task with start-replication (or reload-target)`,
-            );
-          }
-        } catch (err) {
-          await replOpening.then((r) => r.close(), () => undefined);
-          throw err;
+        const [txnState, slot] = await Promise.all([readTxnState(target, this.ct, spec.taskResourceId), findSlot(source, this.slotName)]);
+        state = txnState;
+        if (!state && spec.recoveryCheckpoint) {
+          const cp = parseCheckpoint(spec.recoveryCheckpoint);
+          state = { checkpoint: spec.recoveryCheckpoint, lsn: cp.lsn, seq: cp.seq, phase: 'cdc' };
         }
-        repl = await replOpening;
+        if (!state) throw new FatalTaskError('there is no recovery checkpoint to resume from (none on the target and none saved); start the task with start-replication');
+        if (!slot) {
+          throw new FatalTaskError(
+            `replication slot ${this.slotName} no longer exists on the source, so changes since checkpoint ${state.checkpoint} are lost; restart the task with start-replication (or reload-target)`,
+          );
+        }
+        repl = await replOpening!;
         await ensurePublication(source, this.publication, planned.map((t) => t.source));
         if (state.phase === 'full-load') {
           const resumed = await this.resumeFullLoad(planned, catalog);
@@ -390,6 +386,8 @@ export class TaskRunner implements RunningTask {
       this.monitor?.stop();
       this.monitor = undefined;
       await repl?.close();
+      // Opened ahead, not taken (an error before the resume read its position).
+      if (replOpening && !repl) await replOpening.then((r) => r.close(), () => undefined);
       await Promise.all(clients.map((c) => c.end().catch(() => {})));
     }
   }

@@ -39,7 +39,8 @@ export class CopyDataQueue {
 
   constructor(
     private readonly socket: Socket,
-    private readonly highWaterBytes = HIGH_WATER_BYTES,
+    /** Past this many queued bytes the socket is paused (the bound can change between streams). */
+    public highWaterBytes = HIGH_WATER_BYTES,
   ) {}
 
   /**

@@ -32,7 +32,7 @@ import type pg from 'pg';
 import { formatLsn } from '../../model/lsn.js';
 import type { Lsn } from '../../model/lsn.js';
 import type { ChangeStream, StreamEvent } from './change-stream.js';
-import { copyDataEnd } from './copy-data-queue.js';
+import { copyDataEnd, HIGH_WATER_BYTES } from './copy-data-queue.js';
 import type { CopyDataQueue } from './copy-data-queue.js';
 import { decodePgoutput } from './pgoutput.js';
 import type { ReplicationConnection } from './replication-connection.js';
@@ -68,6 +68,11 @@ export interface SlotChangesReaderOptions {
   maxChanges?: number;
   /** The task's slot is advanced at most this often while reading (and once more on close). */
   advanceEveryMs?: number;
+  /**
+   * Bytes of rows queued before the connection is paused (CopyDataQueue): more than while
+   * streaming, so the source decodes the next call while the target holds the engine up.
+   */
+  queueBytes?: number;
 }
 
 /**
@@ -107,7 +112,7 @@ export class SlotChangesReader implements ChangeStream {
    * privilege): the caller streams instead, on the same connection.
    */
   static async open(conn: ReplicationConnection, side: pg.Client, options: SlotChangesReaderOptions): Promise<SlotChangesReader> {
-    const o: Required<SlotChangesReaderOptions> = { firstChanges: 10_000, maxChanges: 640_000, advanceEveryMs: 5_000, ...options };
+    const o: Required<SlotChangesReaderOptions> = { firstChanges: 10_000, maxChanges: 640_000, advanceEveryMs: 5_000, queueBytes: 16 * 1024 * 1024, ...options };
     const { client, queue } = conn.sqlSession;
     const r = new SlotChangesReader(client, queue, side, o);
     await r.start();
@@ -133,6 +138,7 @@ export class SlotChangesReader implements ChangeStream {
     this.advancedTo = this.o.startLsn;
     // pg's parser is idle between queries: from here on the connection's CopyData goes to the queue.
     this.copy.capture();
+    this.copy.highWaterBytes = this.o.queueBytes;
     this.loop = this.readAll();
   }
 
@@ -222,6 +228,7 @@ export class SlotChangesReader implements ChangeStream {
       this.advance();
     }
     await Promise.all([this.advancing, this.reader.query(`SELECT pg_drop_replication_slot(${quoteLiteral(this.tempSlot)})`)]);
+    this.copy.highWaterBytes = HIGH_WATER_BYTES;
     this.copy.reopen();
   }
 }
