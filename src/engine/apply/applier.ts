@@ -29,7 +29,6 @@ import type { ControlTables, TxnPhase } from '../control-tables.js';
 import { insertApplyException, txnStateUpsertLiteralSql } from '../control-tables.js';
 import type { ApplyTable, Row } from './apply-table.js';
 import { keyOf, NetChanges } from './net-changes.js';
-import type { NetEntry } from './net-changes.js';
 import { deleteOneSql, deleteSql, describeStatement, insertSql, setColumns, updateOneSql, updateSql, upsertSql } from './statements.js';
 import type { ConflictOp, Decision, ErrorPolicy, RowPolicy } from './error-policy.js';
 

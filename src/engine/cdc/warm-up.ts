@@ -16,7 +16,6 @@
  */
 import type pg from 'pg';
 import type { ChangeStream, StreamEvent } from '../../connectors/postgres/change-stream.js';
-import { copyDataEnd } from '../../connectors/postgres/copy-data-queue.js';
 import { decodeStreamMessage } from '../../connectors/postgres/replication-connection.js';
 import { decodeSlotChangeRow } from '../../connectors/postgres/slot-changes-reader.js';
 import type { Lsn } from '../../model/lsn.js';
