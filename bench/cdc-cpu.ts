@@ -10,9 +10,11 @@
  *   CDC_CPU_PROFILE=/tmp/x.cpuprofile            writes a V8 CPU profile of the last iteration
  *   CDC_CPU_SOURCE=stream                        reads the streaming protocol instead of the SQL
  *                                                catch-up reader (the default, as a catch-up does)
+ *   CDC_CPU_HEAP=/tmp/x.heapprofile              a sampling heap profile of the last iteration
  *
  * Each iteration streams the same backlog from a copy of one logical slot, so every iteration
- * sees the same WAL. Prints CPU ms per iteration (user+system) and per 1,000 source transactions.
+ * sees the same WAL. Prints CPU ms per iteration (user+system; the main thread and V8's helper
+ * threads apart: the first iteration of a process pays for compilation) and per transaction.
  */
 import pg from 'pg';
 import { readSourceCatalog } from '../src/connectors/postgres/catalog.js';
@@ -30,11 +32,14 @@ import { defaultTaskSettings } from '../src/model/task-settings.js';
 import { endpointSpec } from '../test/helpers/cdc-harness.js';
 import { startPostgres } from '../test/helpers/postgres.js';
 import { pgbench } from './pgbench.js';
-import { startProfiler } from './profiler.js';
+import { threadCpuMs, threadCpuSince } from './proc.js';
+import { startHeapSampling, startProfiler } from './profiler.js';
 
 const TX = Number(process.env.CDC_CPU_TX ?? 50_000);
 const ITERATIONS = Number(process.argv[2] ?? 5);
 const STREAMING = process.env.CDC_CPU_SOURCE === 'stream';
+/** `CDC_CPU_HEAP=<file>`: a sampling heap profile of the last iteration, and its top allocation sites. */
+const HEAP_PROFILE = process.env.CDC_CPU_HEAP;
 
 /** A target connection that accepts every statement at once: only our side's work is measured. */
 class DiscardingTarget {
@@ -122,19 +127,19 @@ async function main(): Promise<void> {
         onCommit: () => undefined,
         onTick: () => undefined,
       });
-      const th0 = (await import('../scratch/threads.js')).threadCpu();
+      const threads0 = threadCpuMs();
       const cpu0 = process.cpuUsage();
       const t0 = Date.now();
-      const hp = i === ITERATIONS && process.env.CDC_CPU_HEAP ? await (await import('../scratch/heapprof.js')).startHeapSampling() : undefined;
+      const heap = i === ITERATIONS && HEAP_PROFILE ? await startHeapSampling() : undefined;
       await profiled(i === ITERATIONS ? process.env.CDC_CPU_PROFILE : undefined, () => session.run());
-      await hp?.stop(process.env.CDC_CPU_HEAP!);
+      if (heap) for (const line of await heap.stop(HEAP_PROFILE!)) console.log(line);
       const cpu = process.cpuUsage(cpu0);
-      { const m = await import('../scratch/threads.js'); console.log('threads:', m.diff(th0, m.threadCpu())); }
+      const threads = threadCpuSince(threads0);
       const ms = (cpu.user + cpu.system) / 1000;
       results.push(ms);
       console.log(
         `iteration ${i}: CPU ${ms.toFixed(0)} ms (user ${(cpu.user / 1000).toFixed(0)}, system ${(cpu.system / 1000).toFixed(0)}), ` +
-          `wall ${Date.now() - t0} ms, ${db.statements} statements, ${(db.bytes / 1e6).toFixed(1)} MB of SQL`,
+          `wall ${Date.now() - t0} ms, ${db.statements} statements, ${(db.bytes / 1e6).toFixed(1)} MB of SQL; ${threads}`,
       );
       if (stream instanceof SlotChangesReader) await stream.close();
       await repl.close();

@@ -76,3 +76,37 @@ export function sampleChildCpu(pid: number, everyMs = 100): { stop(): Map<string
     },
   };
 }
+
+/** CPU milliseconds of each thread of this process so far, keyed by `tid:name` (Linux). */
+export function threadCpuMs(): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const tid of readdirSync('/proc/self/task')) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      out.set(`${tid}:${name}`, (Number(f[11]) + Number(f[12])) * 10);
+    } catch {
+      // the thread ended
+    }
+  }
+  return out;
+}
+
+/**
+ * What each thread used between two `threadCpuMs` readings, as one line: the main thread (the
+ * first) and V8's helper threads (compilation, concurrent and parallel GC) apart.
+ */
+export function threadCpuSince(before: Map<string, number>): string {
+  const parts: string[] = [];
+  let helpers = 0;
+  let first = true;
+  for (const [k, v] of threadCpuMs()) {
+    const used = v - (before.get(k) ?? 0);
+    if (first) parts.push(`main thread ${used} ms`);
+    else helpers += used;
+    first = false;
+  }
+  parts.push(`other threads ${helpers} ms`);
+  return parts.join(', ');
+}
