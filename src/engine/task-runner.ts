@@ -312,9 +312,11 @@ export class TaskRunner implements RunningTask {
       if (this.startType === 'resume-processing') {
         const [txnState, slot] = await Promise.all([readTxnState(target, this.ct, spec.taskResourceId), findSlot(source, this.slotName)]);
         state = txnState;
+        let fromSpec = false;
         if (!state && spec.recoveryCheckpoint) {
           const cp = parseCheckpoint(spec.recoveryCheckpoint);
           state = { checkpoint: spec.recoveryCheckpoint, lsn: cp.lsn, seq: cp.seq, phase: 'cdc' };
+          fromSpec = true;
         }
         if (!state) throw new FatalTaskError('there is no recovery checkpoint to resume from (none on the target and none saved); start the task with start-replication');
         if (!slot) {
@@ -322,6 +324,9 @@ export class TaskRunner implements RunningTask {
             `replication slot ${this.slotName} no longer exists on the source, so changes since checkpoint ${state.checkpoint} are lost; restart the task with start-replication (or reload-target)`,
           );
         }
+        // The target had no row: written now, so what the run records with the checkpoint before
+        // its first commit (a suspended table) has a row to go to.
+        if (fromSpec) await writeTxnState(target, this.ct, spec.taskResourceId, state);
         repl = await replOpening!;
         await ensurePublication(source, this.publication, planned.map((t) => t.source));
         if (state.phase === 'full-load') {

@@ -3,7 +3,8 @@
  * suspension is kept in awsdms_txn_state with the checkpoint); ReloadTables of that table lifts it.
  * The same run checks awsdms_history (HistoryTableEnabled): the slot in progress is written when the
  * task stops, one row for the full load and one for CDC. A CDC task with 1-minute timeslots writes
- * its rows while it runs.
+ * its rows while it runs. A task resumed from its saved RecoveryCheckpoint alone (no row on the
+ * target) keeps a suspension met before its first commit.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTask } from '../../src/engine/index.js';
@@ -154,4 +155,41 @@ describe('awsdms_history while the task runs', () => {
     // Every committed change is in exactly one slot.
     expect(all.reduce((n, h) => n + h.records, 0)).toBe(4);
   }, 240_000);
+});
+
+describe('a suspension right after a resume from the saved checkpoint alone', () => {
+  it('is kept: the resume writes the task row on the target before any change', async () => {
+    const settings = { ErrorBehavior: { ApplyErrorInsertPolicy: 'SUSPEND_TABLE' } };
+    const first = new RecordingReporter();
+    const task = startTask(taskSpec(source, target, { taskId: 'PERSCP', migrationType: 'full-load-and-cdc', settings }), first);
+    try {
+      await first.waitRunning();
+      await waitFor('CDC running', () => onTarget(`SELECT 1 FROM public.awsdms_txn_state WHERE task_name = 'PERSCP' AND phase = 'cdc'`), 60_000, 100);
+    } finally {
+      await task.stop();
+    }
+    const checkpoint = (await first.waitFinal()).recoveryCheckpoint!;
+    expect(checkpoint).toMatch(/^checkpoint:V1#/);
+    // The target forgot the task (a new control schema, a restored target): only the control
+    // plane's saved checkpoint is left. The first change after the resume suspends app.p.
+    await target.query(`DELETE FROM public.awsdms_txn_state WHERE task_name = 'PERSCP'`);
+    await target.query(`INSERT INTO app.p VALUES (20, 'target')`);
+    await source.query(`INSERT INTO app.p VALUES (20, 'source')`);
+
+    const second = new RecordingReporter();
+    const resumed = startTask(
+      taskSpec(source, target, { taskId: 'PERSCP', migrationType: 'full-load-and-cdc', startType: 'resume-processing', settings, extra: { recoveryCheckpoint: checkpoint } }),
+      second,
+    );
+    try {
+      await second.waitRunning();
+      await waitFor('p suspended', async () => second.lastTables.find((t) => t.TableName === 'p')?.TableState === 'Table error', 30_000, 50);
+    } finally {
+      await resumed.stop();
+    }
+    expect((await second.waitFinal()).status).toBe('stopped');
+    expect(await rows(target, `SELECT suspended FROM public.awsdms_txn_state WHERE task_name = 'PERSCP'`)).toEqual([
+      { suspended: expect.stringContaining('"table":"p"') },
+    ]);
+  }, 120_000);
 });
