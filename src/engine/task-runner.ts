@@ -40,7 +40,6 @@ import { CdcSession } from './cdc/cdc-session.js';
 import { Relations } from './cdc/relations.js';
 import type { TablePlanner } from './cdc/relations.js';
 import { SourceMonitor } from './cdc/source-monitor.js';
-import { warmUpCdc } from './cdc/warm-up.js';
 import { formatCheckpoint, parseCdcStartPosition, parseCdcStopPosition, parseCheckpoint } from './checkpoint.js';
 import type { CdcStop } from './checkpoint.js';
 import type { RunningTask, TableStats, TaskOutcome, TaskReporter, TaskSpec, TaskStats } from './contracts.js';
@@ -269,8 +268,6 @@ export class TaskRunner implements RunningTask {
       this.startType === 'resume-processing' && spec.migrationType !== 'full-load' ? ReplicationConnection.open(spec.source, `${spec.taskResourceId}:cdc`) : undefined;
     replOpening?.catch(() => undefined);
     try {
-      // The first task of a process warms the CDC hot path while it waits on the network (warm-up.ts).
-      const warm = spec.migrationType !== 'full-load' ? warmUpCdc() : undefined;
       // Connections are opened side by side (each costs a TCP and SCRAM handshake): a resumed
       // task's start is part of every move's handover time.
       const wantStatus = this.settings.ControlTablesSettings.StatusTableEnabled || this.history !== undefined;
@@ -367,7 +364,6 @@ export class TaskRunner implements RunningTask {
       }
       if (this.stopRequested) return STOP.normal;
       this.checkpoint = state.checkpoint;
-      await warm;
       for (;;) {
         const end = await this.cdc(repl, target, source, planned, state, catchUp, monitorDb!);
         if (end !== RELOAD) return end;
