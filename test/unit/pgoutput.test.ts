@@ -145,7 +145,7 @@ describe('net changes per key', () => {
     expect(net.entries.get('1')).toEqual({ op: 'upsert', row: ['1', 'b', 'big'], tolerant: false });
     net.update(['2', 'x', undefined]);
     net.update(['2', undefined, 'y']);
-    expect(net.entries.get('2')).toEqual({ op: 'update', row: ['2', 'x', 'y'] });
+    expect(net.entries.get('2')).toEqual({ op: 'update', row: ['2', 'x', 'y'], tolerant: false });
     net.delete(['1', null, null]);
     expect(net.entries.get('1')!.op).toBe('delete');
     net.insert(['1', 'again', 'v']);
