@@ -34,6 +34,18 @@ const spec = (taskId: string, startType: 'start-replication' | 'resume-processin
   taskSpec(db, target, { taskId, migrationType: 'full-load-and-cdc', startType, batchApply, settings: CATCH_UP });
 
 /**
+ * A run slow enough to be stopped or killed in the middle of its catch-up, whatever the machine:
+ * one target transaction per source transaction (MinTransactionSize 0).
+ */
+const slowSpec = (taskId: string) =>
+  taskSpec(source, target, {
+    taskId,
+    migrationType: 'full-load-and-cdc',
+    startType: 'resume-processing',
+    settings: { ...CATCH_UP, ChangeProcessingTuning: { MinTransactionSize: 0 } },
+  });
+
+/**
  * `n` small source transactions, each touching a counter (n = n + 1: a double apply shows) and
  * inserting an item: enough changes for several calls of the reader (10k, then 20k, ... changes).
  */
@@ -98,7 +110,7 @@ describe('CDC catch-up through the SQL interface', () => {
     await primed('CUSTOP', false);
     await backlog(source, 60_000, 3_000_000);
     const reporter = new RecordingReporter();
-    const task = startTask(spec('CUSTOP', 'resume-processing', false), reporter);
+    const task = startTask(slowSpec('CUSTOP'), reporter);
     try {
       await reporter.waitRunning();
       await waitFor('catch-up under way', async () => reporter.checkpoints.length > 0, 60_000, 5);
@@ -149,7 +161,7 @@ describe('CDC catch-up through the SQL interface', () => {
     await backlog(source, 60_000, 5_000_000);
     const workload = new Workload(source, 6_000_000);
     try {
-      const child = new ChildTask(spec('CUCRASH', 'resume-processing', true));
+      const child = new ChildTask(slowSpec('CUCRASH'));
       try {
         await child.waitRunning();
         await waitFor('catch-up under way', async () => child.checkpoints.length > 0, 60_000, 5);

@@ -27,24 +27,34 @@ export class CopyDataFramer {
   ) {}
 
   push(chunk: Buffer): void {
+    // A message or header split across chunks is rare: finished apart, so the loop below is
+    // compiled from the common case's type feedback only (V8 recompiled it at each rare case).
+    const start = this.partial || this.header ? this.finishSplit(chunk) : { buf: chunk, o: 0 };
+    if (start) this.scan(start.buf, start.o);
+  }
+
+  /** Completes a message or header left from the last chunk; where scanning resumes, or undefined if the chunk was all used. */
+  private finishSplit(chunk: Buffer): { buf: Buffer; o: number } | undefined {
     let buf = chunk;
     if (this.header) {
       buf = Buffer.concat([this.header, chunk]);
       this.header = undefined;
     }
-    let o = 0;
-    if (this.partial) {
-      const need = this.partial.length - this.partialFilled;
-      const n = Math.min(need, buf.length);
-      buf.copy(this.partial, this.partialFilled, 0, n);
-      this.partialFilled += n;
-      if (n < need) return;
-      const whole = this.partial;
-      this.partial = undefined;
-      if (whole[0] === 0x64) this.onRun(whole);
-      else this.other(whole);
-      o = n;
-    }
+    if (!this.partial) return { buf, o: 0 };
+    const need = this.partial.length - this.partialFilled;
+    const n = Math.min(need, buf.length);
+    buf.copy(this.partial, this.partialFilled, 0, n);
+    this.partialFilled += n;
+    if (n < need) return undefined;
+    const whole = this.partial;
+    this.partial = undefined;
+    if (whole[0] === 0x64) this.onRun(whole);
+    else this.other(whole);
+    return { buf, o: n };
+  }
+
+  /** Frames whole messages from `o` on, and keeps what is left of `buf` for the next chunk. */
+  private scan(buf: Buffer, o: number): void {
     let runStart = -1;
     while (buf.length - o >= 5) {
       const type = buf[o]!;

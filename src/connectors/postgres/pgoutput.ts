@@ -32,8 +32,8 @@ export type PgoutputMessage =
   | { tag: 'relation'; relationId: number; schema: string; name: string; replicaIdentity: string; columns: RelationColumn[] }
   | { tag: 'type'; typeOid: number; schema: string; name: string }
   | { tag: 'insert'; relationId: number; newTuple: TupleValue[] }
-  | { tag: 'update'; relationId: number; keyTuple?: TupleValue[]; oldTuple?: TupleValue[]; newTuple: TupleValue[] }
-  | { tag: 'delete'; relationId: number; keyTuple?: TupleValue[]; oldTuple?: TupleValue[] }
+  | { tag: 'update'; relationId: number; keyTuple: TupleValue[] | undefined; oldTuple: TupleValue[] | undefined; newTuple: TupleValue[] }
+  | { tag: 'delete'; relationId: number; keyTuple: TupleValue[] | undefined; oldTuple: TupleValue[] | undefined }
   | { tag: 'truncate'; cascade: boolean; restartIdentity: boolean; relationIds: number[] }
   | { tag: 'message'; transactional: boolean; lsn: Lsn; prefix: string; content: Buffer };
 
@@ -186,18 +186,16 @@ export function decodePgoutput(buf: Buffer, offset = 0, end = buf.length): Pgout
         kind = r.u8();
       }
       if (kind !== 0x4e) throw new Error(`pgoutput: update without a new tuple (0x${kind.toString(16)})`);
-      const msg: PgoutputMessage = { tag: 'update', relationId, newTuple: readTuple(r) };
-      if (keyTuple) msg.keyTuple = keyTuple;
-      if (oldTuple) msg.oldTuple = oldTuple;
-      return msg;
+      // Every field always present: one object shape for the code that reads updates.
+      return { tag: 'update', relationId, keyTuple, oldTuple, newTuple: readTuple(r) };
     }
     case 0x44: {
       // 'D'
       const relationId = r.u32();
       const kind = r.u8();
       const tuple = readTuple(r);
-      if (kind === 0x4b) return { tag: 'delete', relationId, keyTuple: tuple };
-      if (kind === 0x4f) return { tag: 'delete', relationId, oldTuple: tuple };
+      if (kind === 0x4b) return { tag: 'delete', relationId, keyTuple: tuple, oldTuple: undefined };
+      if (kind === 0x4f) return { tag: 'delete', relationId, keyTuple: undefined, oldTuple: tuple };
       throw new Error(`pgoutput: delete without a key or old tuple (0x${kind.toString(16)})`);
     }
     case 0x54: {
