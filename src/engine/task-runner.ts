@@ -262,22 +262,34 @@ export class TaskRunner implements RunningTask {
       clients.push(c);
       return c;
     };
+    /**
+     * Opens side by side; if one fails, waits for the others to settle (each connected one is in
+     * `clients`, closed with the attempt) before throwing, so none connects after the cleanup.
+     */
+    const openAll = async <T extends unknown[]>(opening: { [K in keyof T]: Promise<T[K]> }): Promise<T> => {
+      const settled = await Promise.allSettled(opening);
+      const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+      return settled.map((r) => (r as PromiseFulfilledResult<unknown>).value) as T;
+    };
     let repl: ReplicationConnection | undefined;
-    // A resumed CDC task needs its replication connection: it opens with the others.
-    const replOpening =
-      this.startType === 'resume-processing' && spec.migrationType !== 'full-load' ? ReplicationConnection.open(spec.source, `${spec.taskResourceId}:cdc`) : undefined;
+    // CDC comes next (no full load first, or most likely a resume past it): its replication and
+    // monitor connections open with the others. Otherwise they open when the load is over,
+    // rather than sit idle through it.
+    const cdcSoon = spec.migrationType === 'cdc' || (spec.migrationType === 'full-load-and-cdc' && this.startType === 'resume-processing');
+    let replOpening = this.startType === 'resume-processing' && cdcSoon ? ReplicationConnection.open(spec.source, `${spec.taskResourceId}:cdc`) : undefined;
     replOpening?.catch(() => undefined);
     try {
       // Connections are opened side by side (each costs a TCP and SCRAM handshake): a resumed
       // task's start is part of every move's handover time.
       const wantStatus = this.settings.ControlTablesSettings.StatusTableEnabled || this.history !== undefined;
-      const [target, source, statusDb, monitorDb] = await Promise.all([
+      const [target, source, statusDb, monitorOpened] = await openAll<[pg.Client, pg.Client, pg.Client | undefined, pg.Client | undefined]>([
         open(spec.target, 'apply'),
         open(spec.source, 'catalog'),
         // awsdms_status and awsdms_history get their own connection: the apply connection is inside transactions.
-        wantStatus ? open(spec.target, 'status') : undefined,
+        wantStatus ? open(spec.target, 'status') : Promise.resolve(undefined),
         // Heartbeats and the WAL a slot holds back (SourceMonitor).
-        spec.migrationType !== 'full-load' ? open(spec.source, 'monitor') : undefined,
+        cdcSoon ? open(spec.source, 'monitor') : Promise.resolve(undefined),
       ]);
       this.statusDb = statusDb;
       const [, catalog] = await Promise.all([
@@ -324,13 +336,19 @@ export class TaskRunner implements RunningTask {
         // The target had no row: written now, so what the run records with the checkpoint before
         // its first commit (a suspended table) has a row to go to.
         if (fromSpec) await writeTxnState(target, this.ct, spec.taskResourceId, state);
-        repl = await replOpening!;
-        await ensurePublication(source, this.publication, planned.map((t) => t.source));
         if (state.phase === 'full-load') {
+          // The load takes a while: the replication connection opened ahead is opened again after it.
+          await replOpening!.then((r) => r.close(), () => undefined);
+          replOpening = undefined;
+          await ensurePublication(source, this.publication, planned.map((t) => t.source));
           const resumed = await this.resumeFullLoad(planned, catalog);
           if (!resumed) return STOP.normal;
           state = { ...state, phase: 'cdc', catchUp: resumed };
           await writeTxnState(target, this.ct, spec.taskResourceId, state);
+          repl = await ReplicationConnection.open(spec.source, `${spec.taskResourceId}:cdc`);
+        } else {
+          repl = await replOpening!;
+          await ensurePublication(source, this.publication, planned.map((t) => t.source));
         }
         if (state.catchUp) catchUp = state.catchUp;
       } else {
@@ -364,8 +382,9 @@ export class TaskRunner implements RunningTask {
       }
       if (this.stopRequested) return STOP.normal;
       this.checkpoint = state.checkpoint;
+      const monitorDb = monitorOpened ?? (await open(spec.source, 'monitor'));
       for (;;) {
-        const end = await this.cdc(repl, target, source, planned, state, catchUp, monitorDb!);
+        const end = await this.cdc(repl, target, source, planned, state, catchUp, monitorDb);
         if (end !== RELOAD) return end;
         // ReloadTables: CDC paused at a transaction boundary; reload, then continue from there.
         await repl.close();
@@ -473,8 +492,10 @@ export class TaskRunner implements RunningTask {
     });
     // The source side (the slot free, the catch-up reader opened) gets ready while the target's does.
     const sourceReady = (async () => {
-      // The slot may still be held by the walsender of a task instance that just stopped.
-      await waitSlotInactive(source, this.slotName, 15_000);
+      // The slot may still be held by the walsender of a task instance that just stopped. If it
+      // still is, no catch-up: START_REPLICATION then fails on the busy slot (and is retried), so
+      // two runs of a task never apply at once (copying a busy slot would succeed).
+      if (!(await waitSlotInactive(source, this.slotName, 15_000))) return undefined;
       return this.openCatchUp(source, repl, state.lsn);
     })();
     sourceReady.catch(() => undefined);
@@ -483,7 +504,7 @@ export class TaskRunner implements RunningTask {
       await this.prepareApply(applier, target);
       reader = await sourceReady;
     } catch (err) {
-      await sourceReady.then((r) => r?.close(), () => undefined);
+      await sourceReady.then((r) => r?.close(), () => undefined).catch(() => undefined);
       throw err;
     }
     this.historyLsn = state.lsn;
@@ -554,8 +575,11 @@ export class TaskRunner implements RunningTask {
       await reader.close();
       if (end !== 'caught_up') return end;
       from = { lsn: caughtUp.lastCommitted, seq: caughtUp.checkpointSeq };
+      const done = `${reader.progress.changes} changes in ${reader.progress.calls} calls, ${Date.now() - t0} ms; streaming from ${formatLsn(from.lsn)}`;
       this.reporter.event(
-        `CDC caught up through the SQL interface: ${reader.progress.changes} changes in ${reader.progress.calls} calls, ${Date.now() - t0} ms; streaming from ${formatLsn(from.lsn)}`,
+        reader.progress.stoppedEarly
+          ? `CDC stopped reading through the SQL interface before catching up, since ${reader.progress.stoppedEarly}: ${done}`
+          : `CDC caught up through the SQL interface: ${done}`,
         ['state change'],
       );
     }

@@ -62,12 +62,17 @@ const tempSlots = async (db: PostgresCluster) => Number((await db.query<{ n: str
 
 const caughtUpEvent = (events: string[]) => events.find((e) => e.startsWith('CDC caught up through the SQL interface'));
 
-/** Starts a task and waits for its first checkpoint, then stops it: the slot exists and CDC has a position. */
+/**
+ * Starts a task, waits until its full load is over and CDC runs, then stops it: the slot exists
+ * and CDC has a position. (Stopped before the load's end, the resume would finish the load from a
+ * newer snapshot, which holds changes written meanwhile.)
+ */
 async function primed(taskId: string, batchApply: boolean, db = source): Promise<void> {
   const reporter = new RecordingReporter();
   const task = startTask(spec(taskId, 'start-replication', batchApply, db), reporter);
   await reporter.waitRunning();
   await waitConverged(db, target);
+  await waitFor('CDC phase', async () => (await target.query(`SELECT 1 FROM public.awsdms_txn_state WHERE task_name = $1 AND phase = 'cdc'`, [taskId])).rowCount === 1, 30_000, 20);
   await task.stop();
   expect((await reporter.waitFinal()).status).toBe('stopped');
 }
@@ -185,6 +190,62 @@ describe('CDC catch-up through the SQL interface', () => {
     } finally {
       await workload.stop().catch(() => undefined);
     }
+  }, 180_000);
+});
+
+describe('CDC catch-up ended early by the task itself', () => {
+  it('reloads a table asked for in the middle of a catch-up, then goes on (no retry)', async () => {
+    await primed('CURELOAD', true);
+    await backlog(source, 8_000, 7_000_000);
+    const reporter = new RecordingReporter();
+    const task = startTask(slowSpec('CURELOAD'), reporter);
+    try {
+      await reporter.waitRunning();
+      await waitFor('catch-up under way', async () => reporter.checkpoints.length > 0, 60_000, 5);
+      await task.reloadTables([{ SchemaName: 'app', TableName: 'counters' }]);
+      await waitFor('counters reloaded', async () => reporter.events.some((e) => e.startsWith('reloading app.counters')), 60_000, 20);
+      await waitConverged(source, target, 120_000);
+      expect(reporter.events.filter((e) => e.startsWith('recoverable error'))).toEqual([]);
+      expect(reporter.final).toBeUndefined();
+    } finally {
+      await task.stop();
+    }
+    expect((await reporter.waitFinal()).status).toBe('stopped');
+    expect(await tempSlots(source)).toBe(0);
+  }, 180_000);
+
+  it('stops at a CdcStopPosition commit_time reached in the middle of a catch-up', async () => {
+    await primed('CUSTOPAT', true);
+    await backlog(source, 30_000, 8_000_000);
+    const stopAt = (await source.query<{ t: string }>(`SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US') AS t`)).rows[0]!.t;
+    await new Promise((r) => setTimeout(r, 50));
+    await backlog(source, 30_000, 9_000_000);
+    const reporter = new RecordingReporter();
+    const task = startTask(
+      taskSpec(source, target, {
+        taskId: 'CUSTOPAT',
+        migrationType: 'full-load-and-cdc',
+        startType: 'resume-processing',
+        batchApply: true,
+        settings: CATCH_UP,
+        extra: { cdcStopPosition: `commit_time:${stopAt}` },
+      }),
+      reporter,
+    );
+    let final;
+    try {
+      final = await reporter.waitFinal(120_000);
+    } finally {
+      await task.stop();
+    }
+    expect(final).toMatchObject({ status: 'stopped', stopReason: 'Stop Reason STOPPED_AT_COMMIT_TIME' });
+    expect(reporter.events.filter((e) => e.startsWith('recoverable error'))).toEqual([]);
+    // Everything of the first part is on the target, nothing of the second.
+    const ids = async (db: PostgresCluster, from: number) =>
+      (await db.query<{ n: string }>(`SELECT count(*)::text AS n FROM app.items WHERE id >= $1 AND id < $2`, [from, from + 1_000_000])).rows[0]!.n;
+    expect(await ids(target, 8_000_000)).toBe('30000');
+    expect(await ids(target, 9_000_000)).toBe('0');
+    expect(await tempSlots(source)).toBe(0);
   }, 180_000);
 });
 

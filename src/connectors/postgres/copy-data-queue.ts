@@ -132,6 +132,8 @@ export class CopyDataQueue {
     this.queue = [];
     this.queuedBytes = 0;
     this.ended = false;
+    // The last COPY's error (a cancelled call) is over; a dead connection fails the next one.
+    this.failure = undefined;
   }
 
   fail(err: Error): void {

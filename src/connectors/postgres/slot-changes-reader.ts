@@ -23,13 +23,18 @@
  *   - The next call is sent as soon as the previous one's rows arrived, so the source decodes the
  *     next chunk while the consumer applies this one. Rows wait raw in a CopyDataQueue bounded
  *     by bytes (the socket is paused past it, and the server waits).
- *   - A call that returns fewer changes than asked reached the end of the WAL written when it
- *     started: the stream then ends (`finished`), and the caller, once it closed the reader,
- *     streams on the same connection from what the target committed, for low latency from then on.
+ *   - Calls are also bounded by WAL (`maxCallWalBytes`): PostgreSQL gathers a call's rows before
+ *     sending them, so wide rows must not make one call's rows gigabytes on the source.
+ *   - A call that stops short of both bounds reached the end of the WAL written when it started:
+ *     the stream then ends (`finished`), and the caller, once it closed the reader, streams on the
+ *     same connection from what the target committed, for low latency from then on. It also
+ *     hands over early when every call would decode much WAL again before its first change
+ *     (`maxRedecodeBytes`: the slot's restart_lsn held back, e.g. by a long-running transaction),
+ *     since streaming decodes that once.
  */
 import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
-import { formatLsn } from '../../model/lsn.js';
+import { formatLsn, parseLsn } from '../../model/lsn.js';
 import type { Lsn } from '../../model/lsn.js';
 import type { ChangeStream, StreamEvent } from './change-stream.js';
 import { copyDataEnd, HIGH_WATER_BYTES } from './copy-data-queue.js';
@@ -73,6 +78,14 @@ export interface SlotChangesReaderOptions {
    * streaming, so the source decodes the next call while the target holds the engine up.
    */
   queueBytes?: number;
+  /**
+   * A call also ends once it decoded this much WAL (at the next transaction's end): PostgreSQL
+   * gathers a call's rows before sending them (in memory to work_mem, then in a temporary file),
+   * so wide rows must not make one call's rows gigabytes.
+   */
+  maxCallWalBytes?: number;
+  /** The reader hands over to streaming once each call would decode more than this again first. */
+  maxRedecodeBytes?: number;
 }
 
 /**
@@ -93,8 +106,8 @@ export class SlotChangesReader implements ChangeStream {
   private lastAdvance = Date.now();
   private advancing: Promise<void> | undefined;
   private readerPid = 0;
-  /** Calls made and changes read so far (for the caller's report). */
-  readonly progress = { calls: 0, changes: 0 };
+  /** Calls made and changes read so far, and why the reader handed over before catching up (for the caller's report). */
+  readonly progress: { calls: number; changes: number; stoppedEarly?: string } = { calls: 0, changes: 0 };
 
   private constructor(
     private readonly reader: pg.Client,
@@ -112,7 +125,15 @@ export class SlotChangesReader implements ChangeStream {
    * privilege): the caller streams instead, on the same connection.
    */
   static async open(conn: ReplicationConnection, side: pg.Client, options: SlotChangesReaderOptions): Promise<SlotChangesReader> {
-    const o: Required<SlotChangesReaderOptions> = { firstChanges: 10_000, maxChanges: 640_000, advanceEveryMs: 5_000, queueBytes: 16 * 1024 * 1024, ...options };
+    const o: Required<SlotChangesReaderOptions> = {
+      firstChanges: 10_000,
+      maxChanges: 640_000,
+      advanceEveryMs: 5_000,
+      queueBytes: 16 * 1024 * 1024,
+      maxCallWalBytes: 128 * 1024 * 1024,
+      maxRedecodeBytes: 256 * 1024 * 1024,
+      ...options,
+    };
     const { client, queue } = conn.sqlSession;
     const r = new SlotChangesReader(client, queue, side, o);
     await r.start();
@@ -143,24 +164,41 @@ export class SlotChangesReader implements ChangeStream {
   }
 
   private async readAll(): Promise<void> {
+    const temp = quoteLiteral(this.tempSlot);
     let n = this.o.firstChanges;
+    let upto: Lsn | undefined;
     try {
       while (!this.closing) {
         const sql =
-          `COPY (SELECT data FROM pg_logical_slot_get_binary_changes(${quoteLiteral(this.tempSlot)}, NULL, ${n}, ` +
+          `COPY (SELECT data FROM pg_logical_slot_get_binary_changes(${temp}, ${upto === undefined ? 'NULL' : `${quoteLiteral(formatLsn(upto))}::pg_lsn`}, ${n}, ` +
           `'proto_version', '1', 'publication_names', ${quoteLiteral(this.o.publication)})) TO STDOUT (FORMAT binary)`;
         this.calling = true;
         const res = await this.reader.query(sql).finally(() => (this.calling = false));
         const rows = res.rowCount ?? 0;
         this.progress.calls++;
         this.progress.changes += rows;
-        // Fewer than asked: the call reached the end of the WAL as it was when the call started.
-        if (rows < n) break;
+        // Where the call ended, and how much WAL before it the next call would decode again.
+        const at = await this.reader.query<{ confirmed: string; behind: string }>(
+          `SELECT confirmed_flush_lsn::text AS confirmed, pg_wal_lsn_diff(confirmed_flush_lsn, restart_lsn)::text AS behind FROM pg_replication_slots WHERE slot_name = ${temp}`,
+        );
+        const confirmed = parseLsn(at.rows[0]!.confirmed);
+        // Neither limit reached: the call got to the end of the WAL as it was when it started.
+        if (rows < n && (upto === undefined || confirmed < upto)) break;
+        const behind = Number(at.rows[0]!.behind);
+        if (behind > this.o.maxRedecodeBytes) {
+          // Every call would decode this much again before anything new (a transaction left open
+          // on the source holds restart_lsn back): streaming decodes it once.
+          this.progress.stoppedEarly = `each call decoded ${Math.round(behind / 1048576)} MB of WAL again before its first change (the slot's restart_lsn is held back, e.g. by a long-running transaction)`;
+          break;
+        }
         n = Math.min(n * 4, this.o.maxChanges);
+        upto = confirmed + BigInt(this.o.maxCallWalBytes);
       }
       this.copy.end();
     } catch (err) {
-      this.copy.fail(this.closing ? new Error('the catch-up reader was closed') : (err as Error));
+      // A call cancelled by close() is no failure: the stream just ends.
+      if (this.closing) this.copy.end();
+      else this.copy.fail(err as Error);
     }
   }
 
@@ -216,6 +254,8 @@ export class SlotChangesReader implements ChangeStream {
    * moves the task's slot to what the target committed, and leaves the connection ready to
    * stream. Throws if the temporary slot could not be dropped: the caller must then close the
    * connection (which drops it), or the slot would hold WAL for as long as the connection lives.
+   * A cancelled call already dropped it: an error in a walsender session drops the session's
+   * temporary slots (WalSndErrorCleanup), hence the drop only if it is still there.
    */
   async close(): Promise<void> {
     this.closing = true;
@@ -227,7 +267,10 @@ export class SlotChangesReader implements ChangeStream {
       this.lastAdvance = 0;
       this.advance();
     }
-    await Promise.all([this.advancing, this.reader.query(`SELECT pg_drop_replication_slot(${quoteLiteral(this.tempSlot)})`)]);
+    await Promise.all([
+      this.advancing,
+      this.reader.query(`SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = ${quoteLiteral(this.tempSlot)}`),
+    ]);
     this.copy.highWaterBytes = HIGH_WATER_BYTES;
     this.copy.reopen();
   }
