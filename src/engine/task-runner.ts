@@ -40,6 +40,7 @@ import { CdcSession } from './cdc/cdc-session.js';
 import { Relations } from './cdc/relations.js';
 import type { TablePlanner } from './cdc/relations.js';
 import { SourceMonitor } from './cdc/source-monitor.js';
+import { FallBehindWatch } from './cdc/fall-behind-watch.js';
 import { formatCheckpoint, parseCdcStartPosition, parseCdcStopPosition, parseCheckpoint } from './checkpoint.js';
 import type { CdcStop } from './checkpoint.js';
 import type { RunningTask, TableStats, TaskOutcome, TaskReporter, TaskSpec, TaskStats } from './contracts.js';
@@ -78,8 +79,10 @@ const STOP = {
 
 /** cdc() result: paused for ReloadTables. */
 const RELOAD = 'reload';
+/** cdc() result: streaming fell behind; catch up through the SQL interface (FallBehindWatch). */
+const CATCH_UP = 'catch-up';
 
-/** How a CDC session ended: a stop reason, RELOAD, or its stream ended ('caught_up' for the SQL catch-up). */
+/** How a CDC session ended: a stop reason, RELOAD, CATCH_UP, or its stream ended ('caught_up' for the SQL catch-up). */
 type CdcEnd = string;
 
 /** An error no retry can fix (bad position, missing slot, STOP_TASK policy, ...). */
@@ -122,6 +125,11 @@ export class TaskRunner implements RunningTask {
   private phase: 'FULL LOAD' | 'CHANGE PROCESSING (CDC)' | 'NOT RUNNING' = 'NOT RUNNING';
   private readonly reloadQueue: { SchemaName: string; TableName: string }[] = [];
   private pausedAt: { lsn: Lsn; seq: number } | undefined;
+  /** Streaming fell behind: the session was asked to stop for a catch-up through SQL. */
+  private catchUpRequested = false;
+  private fallBehind: FallBehindWatch | undefined;
+  /** The source refused the SQL catch-up once: streaming that falls behind stays streaming. */
+  private sqlCatchUpRefused = false;
   private retainedWalBytes: number | undefined;
   /** The catalog prepared on this instance for this start (prepare-task), until the first attempt uses it. */
   private prepared: PreparedCatalog | undefined;
@@ -385,6 +393,14 @@ export class TaskRunner implements RunningTask {
       const monitorDb = monitorOpened ?? (await open(spec.source, 'monitor'));
       for (;;) {
         const end = await this.cdc(repl, target, source, planned, state, catchUp, monitorDb);
+        if (end === CATCH_UP) {
+          // Stopped at a transaction boundary with everything committed: a new connection (the
+          // old one is in streaming mode) catches up from there.
+          await repl.close();
+          state = { checkpoint: this.checkpoint ?? state.checkpoint, lsn: this.pausedAt!.lsn, seq: this.pausedAt!.seq, phase: 'cdc', catchUp };
+          repl = await ReplicationConnection.open(spec.source, `${spec.taskResourceId}:cdc`);
+          continue;
+        }
         if (end !== RELOAD) return end;
         // ReloadTables: CDC paused at a transaction boundary; reload, then continue from there.
         await repl.close();
@@ -471,6 +487,7 @@ export class TaskRunner implements RunningTask {
         throw new FatalTaskError((err as Error).message);
       }
     }
+    this.catchUpRequested = false;
     // Errors counted by an earlier attempt after its last commit were rolled back with it; this
     // attempt replays those changes and counts them again.
     this.errorPolicy.revert();
@@ -584,7 +601,14 @@ export class TaskRunner implements RunningTask {
       );
     }
     repl.start(this.slotName, from.lsn, this.publication);
-    const end = await this.runSession(session(repl, from));
+    const streaming = session(repl, from);
+    const watch = this.watchFallingBehind(streaming);
+    let end: CdcEnd;
+    try {
+      end = await this.runSession(streaming);
+    } finally {
+      clearInterval(watch);
+    }
     if (end === 'caught_up') {
       if (this.stopRequested) return STOP.normal;
       throw new Error('the source closed the replication stream');
@@ -624,12 +648,39 @@ export class TaskRunner implements RunningTask {
       this.reporter.event(`CDC is ${Math.round(backlog / 1048576)} MB of WAL behind: catching up through the SQL interface, then streaming`, ['state change']);
       return reader;
     } catch (err) {
+      this.sqlCatchUpRefused = true;
       this.reporter.event(`CDC is ${Math.round(backlog / 1048576)} MB of WAL behind, but the catch-up through the SQL interface is unavailable (${describeError(err)}): streaming`, ['state change']);
       return undefined;
     }
   }
 
-  /** Runs a CDC session to its end; the task's stop reason, RELOAD, or 'caught_up' when its stream ended. */
+  /**
+   * Every second while streaming: a session that stays OpendmsSettings.SqlCatchUpWhileStreamingBytes
+   * behind the source is asked to stop at its next transaction boundary, and cdc() then returns
+   * CATCH_UP (FallBehindWatch says when, and when not).
+   */
+  private watchFallingBehind(session: CdcSession): NodeJS.Timeout | undefined {
+    const o = this.settings.OpendmsSettings;
+    if (o.SqlCatchUpWhileStreamingBytes <= 0 || o.SqlCatchUpThresholdBytes <= 0 || this.sqlCatchUpRefused) return undefined;
+    const watch = (this.fallBehind ??= new FallBehindWatch({ behindBytes: o.SqlCatchUpWhileStreamingBytes }));
+    watch.reset();
+    return setInterval(() => {
+      const source = this.monitor?.positions;
+      // A reading older than a few seconds (the monitor waits on a slow source) says nothing.
+      if (!source || Date.now() - source.at > 5_000 || this.stopRequested || this.catchUpRequested) return;
+      const lag = watch.observe(Date.now(), source, session.receivedLsn);
+      if (lag === undefined) return;
+      watch.switched(Date.now());
+      this.catchUpRequested = true;
+      this.reporter.event(
+        `CDC streaming stayed ${Math.round(lag / 1048576)} MB of WAL behind the source for ${watch.sustainMs / 1000} s: catching up through the SQL interface from the next transaction boundary`,
+        ['state change'],
+      );
+      session.requestStop();
+    }, 1_000);
+  }
+
+  /** Runs a CDC session to its end; the task's stop reason, RELOAD, CATCH_UP, or 'caught_up' when its stream ended. */
   private async runSession(session: CdcSession): Promise<CdcEnd> {
     this.session = session;
     // A stop or ReloadTables that arrived while the session was being set up.
@@ -649,6 +700,10 @@ export class TaskRunner implements RunningTask {
           if (!this.stopRequested && this.reloadQueue.length > 0) {
             this.pausedAt = { lsn: session.lastCommitted, seq: session.checkpointSeq };
             return RELOAD;
+          }
+          if (!this.stopRequested && this.catchUpRequested) {
+            this.pausedAt = { lsn: session.lastCommitted, seq: session.checkpointSeq };
+            return CATCH_UP;
           }
           return STOP.normal;
       }

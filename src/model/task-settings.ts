@@ -15,6 +15,9 @@
  *   - `SqlCatchUpThresholdBytes` (default 16 MiB; 0 = always stream): CDC that starts at least this
  *     much WAL behind reads the backlog through the SQL decoding functions, then streams
  *     (docs/cdc.md, "Catching up a backlog").
+ *   - `SqlCatchUpWhileStreamingBytes` (default 64 MiB; 0 = never): streaming CDC that stays at least
+ *     this much WAL behind the source for 10 s stops at a transaction boundary and catches up the
+ *     same way (docs/cdc.md, "Falling behind while streaming").
  *
  * @example
  *   const { settings, json } = resolveTaskSettings('{"FullLoadSettings":{"MaxFullLoadSubTasks":4}}');
@@ -261,6 +264,7 @@ const SCHEMA = {
   OpendmsSettings: {
     RetainedWalAlarmBytes: int(1024 * 1024 * 1024, 0),
     SqlCatchUpThresholdBytes: int(16 * 1024 * 1024, 0),
+    SqlCatchUpWhileStreamingBytes: int(64 * 1024 * 1024, 0),
   },
 } as const;
 

@@ -6,6 +6,7 @@
  * target are compared row by row, and the counter table (every update is `n = n + 1`) shows that
  * no change was applied twice.
  */
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTask } from '../../src/engine/index.js';
 import { parseCheckpoint } from '../../src/engine/checkpoint.js';
@@ -246,6 +247,40 @@ describe('CDC catch-up ended early by the task itself', () => {
     expect(await ids(target, 8_000_000)).toBe('30000');
     expect(await ids(target, 9_000_000)).toBe('0');
     expect(await tempSlots(source)).toBe(0);
+  }, 180_000);
+});
+
+describe('CDC that falls behind while streaming', () => {
+  it('stops streaming at a transaction boundary, catches up through the SQL interface, and streams again', async () => {
+    const reporter = new RecordingReporter();
+    const settings = { OpendmsSettings: { SqlCatchUpThresholdBytes: 1024 * 1024, SqlCatchUpWhileStreamingBytes: 2 * 1024 * 1024 } };
+    const task = startTask(taskSpec(source, target, { taskId: 'CUBEHIND', migrationType: 'full-load-and-cdc', batchApply: true, settings }), reporter);
+    const blocker = new pg.Client({ connectionString: target.connectionString() });
+    try {
+      await reporter.waitRunning();
+      await waitFor('CDC phase', async () => (await target.query(`SELECT 1 FROM public.awsdms_txn_state WHERE task_name = 'CUBEHIND' AND phase = 'cdc'`)).rowCount === 1, 60_000, 20);
+      await waitConverged(source, target);
+      expect(reporter.events.some((e) => e.startsWith('CDC is '))).toBe(false);
+      // The target stalls (a lock held by someone else) while the source writes ~10 MB of WAL:
+      // the stream stays behind for longer than the watch's 10 s.
+      await blocker.connect();
+      await blocker.query('BEGIN');
+      await blocker.query('LOCK TABLE app.items IN ACCESS EXCLUSIVE MODE');
+      await backlog(source, 30_000, 10_000_000);
+      await waitFor('fell behind', async () => reporter.events.some((e) => /^CDC streaming stayed \d+ MB of WAL behind the source for 10 s/.test(e)), 60_000, 100);
+      await blocker.query('ROLLBACK');
+      await waitFor('caught up through SQL', async () => caughtUpEvent(reporter.events) !== undefined, 120_000, 50);
+      expect(reporter.events.some((e) => /^CDC is \d+ MB of WAL behind: catching up through the SQL interface/.test(e))).toBe(true);
+      // Streaming again: a change written now arrives.
+      await source.query(`UPDATE app.counters SET n = n + 1 WHERE id = 1`);
+      await waitConverged(source, target);
+      expect(await tempSlots(source)).toBe(0);
+      expect(reporter.events.filter((e) => e.startsWith('recoverable error'))).toEqual([]);
+    } finally {
+      await blocker.end().catch(() => undefined);
+      await task.stop();
+    }
+    expect(await reporter.waitFinal()).toMatchObject({ status: 'stopped', stopReason: 'Stop Reason NORMAL' });
   }, 180_000);
 });
 

@@ -62,14 +62,20 @@ export async function dropSlotIfExists(db: pg.ClientBase, slotName: string): Pro
   await db.query('SELECT pg_drop_replication_slot($1)', [slotName]);
 }
 
-/** Bytes of WAL the slot holds back (current WAL position minus the slot's restart_lsn). */
-export async function retainedWalBytes(db: pg.ClientBase, slotName: string): Promise<number | undefined> {
-  const res = await db.query<{ bytes: string | null }>(
-    `SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)::text AS bytes FROM pg_replication_slots WHERE slot_name = $1`,
+/** The source's current WAL position and the slot's restart_lsn (what it holds back is the difference). */
+export interface SlotWalPositions {
+  current: Lsn;
+  restart: Lsn;
+}
+
+/** Undefined if the slot is missing or has no restart_lsn yet. */
+export async function slotWalPositions(db: pg.ClientBase, slotName: string): Promise<SlotWalPositions | undefined> {
+  const res = await db.query<{ current: string; restart: string | null }>(
+    `SELECT pg_current_wal_lsn()::text AS current, restart_lsn::text AS restart FROM pg_replication_slots WHERE slot_name = $1`,
     [slotName],
   );
-  const bytes = res.rows[0]?.bytes;
-  return bytes == null ? undefined : Math.max(0, Number(bytes));
+  const row = res.rows[0];
+  return row?.restart == null ? undefined : { current: parseLsn(row.current), restart: parseLsn(row.restart) };
 }
 
 /**

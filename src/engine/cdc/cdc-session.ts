@@ -120,6 +120,15 @@ export class CdcSession {
     return this.committed;
   }
 
+  /**
+   * How far the stream got: the last position received (a commit or a keepalive), at least the
+   * start; inside a transaction, its commit (the source decoded up to there: what is left of it is
+   * this session's to read, however large the transaction).
+   */
+  get receivedLsn(): Lsn {
+    return maxLsn(maxLsn(this.received, this.committed), this.inTxn ? this.txnFinal : 0n);
+  }
+
   get checkpointSeq(): number {
     return this.seq;
   }

@@ -4,10 +4,12 @@
  *    every HeartbeatFrequency, so a slot whose tables are idle still sees its confirmed position
  *    move (the walsender sends a keepalive past it, the session confirms it) and WAL is released;
  *  - the WAL the slot holds back (current WAL position - restart_lsn), reported with the task's
- *    statistics and raised as an event when it passes OpendmsSettings.RetainedWalAlarmBytes.
+ *    statistics and raised as an event when it passes OpendmsSettings.RetainedWalAlarmBytes;
+ *  - the source's current WAL position, with which the runner sees a streaming session fall behind.
  */
 import type pg from 'pg';
-import { retainedWalBytes } from '../../connectors/postgres/slot.js';
+import { slotWalPositions } from '../../connectors/postgres/slot.js';
+import type { SlotWalPositions } from '../../connectors/postgres/slot.js';
 
 export interface SourceMonitorOptions {
   slotName: string;
@@ -18,6 +20,8 @@ export interface SourceMonitorOptions {
 
 export class SourceMonitor {
   retainedBytes: number | undefined;
+  /** The last reading (every second), and when it was taken. */
+  positions: (SlotWalPositions & { at: number }) | undefined;
   private timer: NodeJS.Timeout | undefined;
   private busy = false;
   private lastHeartbeat = Date.now();
@@ -47,7 +51,9 @@ export class SourceMonitor {
         this.lastHeartbeat = Date.now();
         await this.db.query("SELECT pg_logical_emit_message(false, 'opendms_heartbeat', '')");
       }
-      this.retainedBytes = await retainedWalBytes(this.db, this.o.slotName);
+      const positions = await slotWalPositions(this.db, this.o.slotName);
+      this.positions = positions && { ...positions, at: Date.now() };
+      this.retainedBytes = positions && Math.max(0, Number(positions.current - positions.restart));
       const over = this.o.alarmBytes > 0 && (this.retainedBytes ?? 0) > this.o.alarmBytes;
       if (over && !this.alarmed) this.o.onAlarm(this.retainedBytes ?? 0);
       this.alarmed = over;
