@@ -19,7 +19,7 @@ import { hostname } from 'node:os';
 import type pg from 'pg';
 import { readSourceCatalog } from '../connectors/postgres/catalog.js';
 import type { SourceTableInfo } from '../connectors/postgres/catalog.js';
-import { classifyPostgresError } from '../connectors/postgres/errors.js';
+import { classifyPostgresError, isConnectionLoss } from '../connectors/postgres/errors.js';
 import { connectPostgres } from '../connectors/postgres/pool.js';
 import { ensurePublication, taskPublicationName } from '../connectors/postgres/publication.js';
 import type { ChangeStream } from '../connectors/postgres/change-stream.js';
@@ -88,6 +88,9 @@ type CdcEnd = string;
 /** An error no retry can fix (bad position, missing slot, STOP_TASK policy, ...). */
 class FatalTaskError extends Error {}
 
+/** Reading through the SQL interface failed on the source's side: retried, streaming (not a fatal error). */
+class SqlCatchUpFailed extends Error {}
+
 interface TableStat extends TableStats {
   Inserts: number;
   Updates: number;
@@ -125,11 +128,13 @@ export class TaskRunner implements RunningTask {
   private phase: 'FULL LOAD' | 'CHANGE PROCESSING (CDC)' | 'NOT RUNNING' = 'NOT RUNNING';
   private readonly reloadQueue: { SchemaName: string; TableName: string }[] = [];
   private pausedAt: { lsn: Lsn; seq: number } | undefined;
-  /** Streaming fell behind: the session was asked to stop for a catch-up through SQL. */
-  private catchUpRequested = false;
+  /** Streaming fell behind by this many bytes: the session was asked to stop for a catch-up through SQL. */
+  private catchUpRequested: number | undefined;
   private fallBehind: FallBehindWatch | undefined;
-  /** The source refused the SQL catch-up once: streaming that falls behind stays streaming. */
+  /** The source refused the SQL catch-up once in this run: streaming that falls behind stays streaming. */
   private sqlCatchUpRefused = false;
+  /** Reading through the SQL interface failed in this run (not a lost connection): every attempt streams. */
+  private sqlCatchUpFailed: string | undefined;
   private retainedWalBytes: number | undefined;
   /** The catalog prepared on this instance for this start (prepare-task), until the first attempt uses it. */
   private prepared: PreparedCatalog | undefined;
@@ -397,6 +402,7 @@ export class TaskRunner implements RunningTask {
           // Stopped at a transaction boundary with everything committed: a new connection (the
           // old one is in streaming mode) catches up from there.
           await repl.close();
+          if (this.stopRequested) return STOP.normal;
           state = { checkpoint: this.checkpoint ?? state.checkpoint, lsn: this.pausedAt!.lsn, seq: this.pausedAt!.seq, phase: 'cdc', catchUp };
           repl = await ReplicationConnection.open(spec.source, `${spec.taskResourceId}:cdc`);
           continue;
@@ -487,7 +493,7 @@ export class TaskRunner implements RunningTask {
         throw new FatalTaskError((err as Error).message);
       }
     }
-    this.catchUpRequested = false;
+    this.catchUpRequested = undefined;
     // Errors counted by an earlier attempt after its last commit were rolled back with it; this
     // attempt replays those changes and counts them again.
     this.errorPolicy.revert();
@@ -587,6 +593,12 @@ export class TaskRunner implements RunningTask {
       } catch (err) {
         // The attempt ends; closing the connection drops the temporary slot anyway.
         await reader.close().catch(() => undefined);
+        // The source refused a decoding call (a statement or temp-file limit, a full disk, a decoding
+        // error): the retry streams, which needs none of that. A lost connection is retried as it was.
+        if (reader.failure !== undefined && !isConnectionLoss(reader.failure)) {
+          this.sqlCatchUpFailed = describeError(reader.failure);
+          throw new SqlCatchUpFailed(`reading the backlog through the SQL interface failed (${this.sqlCatchUpFailed}); the task streams instead`);
+        }
         throw err;
       }
       await reader.close();
@@ -643,6 +655,10 @@ export class TaskRunner implements RunningTask {
     if (threshold <= 0 || this.stopRequested) return undefined;
     const backlog = await walBacklogBytes(source, this.slotName, from);
     if (backlog < threshold) return undefined;
+    if (this.sqlCatchUpFailed !== undefined) {
+      this.reporter.event(`CDC is ${Math.round(backlog / 1048576)} MB of WAL behind; streaming it, since reading through the SQL interface failed earlier in this run (${this.sqlCatchUpFailed})`, ['state change']);
+      return undefined;
+    }
     try {
       const reader = await SlotChangesReader.open(repl, source, { slotName: this.slotName, publication: this.publication, startLsn: from });
       this.reporter.event(`CDC is ${Math.round(backlog / 1048576)} MB of WAL behind: catching up through the SQL interface, then streaming`, ['state change']);
@@ -661,17 +677,24 @@ export class TaskRunner implements RunningTask {
    */
   private watchFallingBehind(session: CdcSession): NodeJS.Timeout | undefined {
     const o = this.settings.OpendmsSettings;
-    if (o.SqlCatchUpWhileStreamingBytes <= 0 || o.SqlCatchUpThresholdBytes <= 0 || this.sqlCatchUpRefused) return undefined;
-    const watch = (this.fallBehind ??= new FallBehindWatch({ behindBytes: o.SqlCatchUpWhileStreamingBytes }));
+    if (o.SqlCatchUpWhileStreamingBytes <= 0 || o.SqlCatchUpThresholdBytes <= 0 || this.sqlCatchUpRefused || this.sqlCatchUpFailed !== undefined) return undefined;
+    // Never behind by less than a (re)start would catch up through SQL: the switch would only reconnect.
+    const watch = (this.fallBehind ??= new FallBehindWatch({ behindBytes: Math.max(o.SqlCatchUpWhileStreamingBytes, o.SqlCatchUpThresholdBytes) }));
     watch.reset();
     return setInterval(() => {
+      if (this.stopRequested || this.catchUpRequested !== undefined || this.reloadQueue.length > 0) return;
       const source = this.monitor?.positions;
-      // A reading older than a few seconds (the monitor waits on a slow source) says nothing.
-      if (!source || Date.now() - source.at > 5_000 || this.stopRequested || this.catchUpRequested) return;
+      // A reading older than a few seconds (the monitor waits on a slow source) is no evidence:
+      // the lag must be seen for the whole sustain time again.
+      if (!source || Date.now() - source.at > 5_000) {
+        watch.reset();
+        return;
+      }
       const lag = watch.observe(Date.now(), source, session.receivedLsn);
       if (lag === undefined) return;
       watch.switched(Date.now());
-      this.catchUpRequested = true;
+      this.catchUpRequested = lag;
+      // Said now: reaching the boundary may take a while (a commit the target holds up).
       this.reporter.event(
         `CDC streaming stayed ${Math.round(lag / 1048576)} MB of WAL behind the source for ${watch.sustainMs / 1000} s: catching up through the SQL interface from the next transaction boundary`,
         ['state change'],
@@ -701,7 +724,7 @@ export class TaskRunner implements RunningTask {
             this.pausedAt = { lsn: session.lastCommitted, seq: session.checkpointSeq };
             return RELOAD;
           }
-          if (!this.stopRequested && this.catchUpRequested) {
+          if (!this.stopRequested && this.catchUpRequested !== undefined) {
             this.pausedAt = { lsn: session.lastCommitted, seq: session.checkpointSeq };
             return CATCH_UP;
           }
@@ -1039,6 +1062,7 @@ function sourceSetting(spec: TaskSpec, key: string, eca: string): unknown {
 }
 
 function isRetryable(err: unknown): boolean {
+  if (err instanceof SqlCatchUpFailed) return true;
   if (err instanceof Error && err.name === 'FullLoadError') return (err as { retryable?: boolean }).retryable === true;
   return classifyPostgresError(err).retryable;
 }

@@ -256,13 +256,16 @@ describe('CDC that falls behind while streaming', () => {
     const settings = { OpendmsSettings: { SqlCatchUpThresholdBytes: 1024 * 1024, SqlCatchUpWhileStreamingBytes: 2 * 1024 * 1024 } };
     const task = startTask(taskSpec(source, target, { taskId: 'CUBEHIND', migrationType: 'full-load-and-cdc', batchApply: true, settings }), reporter);
     const blocker = new pg.Client({ connectionString: target.connectionString() });
+    let workload: Workload | undefined;
     try {
       await reporter.waitRunning();
       await waitFor('CDC phase', async () => (await target.query(`SELECT 1 FROM public.awsdms_txn_state WHERE task_name = 'CUBEHIND' AND phase = 'cdc'`)).rowCount === 1, 60_000, 20);
       await waitConverged(source, target);
       expect(reporter.events.some((e) => e.startsWith('CDC is '))).toBe(false);
       // The target stalls (a lock held by someone else) while the source writes ~10 MB of WAL:
-      // the stream stays behind for longer than the watch's 10 s.
+      // the stream stays behind for longer than the watch's 10 s. A workload runs throughout, across
+      // the stop, the catch-up and the return to streaming.
+      workload = new Workload(source, 12_000_000);
       await blocker.connect();
       await blocker.query('BEGIN');
       await blocker.query('LOCK TABLE app.items IN ACCESS EXCLUSIVE MODE');
@@ -270,18 +273,52 @@ describe('CDC that falls behind while streaming', () => {
       await waitFor('fell behind', async () => reporter.events.some((e) => /^CDC streaming stayed \d+ MB of WAL behind the source for 10 s/.test(e)), 60_000, 100);
       await blocker.query('ROLLBACK');
       await waitFor('caught up through SQL', async () => caughtUpEvent(reporter.events) !== undefined, 120_000, 50);
-      expect(reporter.events.some((e) => /^CDC is \d+ MB of WAL behind: catching up through the SQL interface/.test(e))).toBe(true);
-      // Streaming again: a change written now arrives.
-      await source.query(`UPDATE app.counters SET n = n + 1 WHERE id = 1`);
+      const at = (re: RegExp) => reporter.events.findIndex((e) => re.test(e));
+      const [fell, behind, caught] = [at(/^CDC streaming stayed/), at(/^CDC is \d+ MB of WAL behind: catching up through the SQL interface/), at(/^CDC caught up through the SQL interface/)];
+      expect(fell).toBeGreaterThanOrEqual(0);
+      expect(behind).toBeGreaterThan(fell);
+      expect(caught).toBeGreaterThan(behind);
+      // Streaming again: what the workload writes from now on arrives too.
+      await new Promise((r) => setTimeout(r, 1000));
+      await workload.stop();
       await waitConverged(source, target);
       expect(await tempSlots(source)).toBe(0);
       expect(reporter.events.filter((e) => e.startsWith('recoverable error'))).toEqual([]);
     } finally {
+      await workload?.stop().catch(() => undefined);
       await blocker.end().catch(() => undefined);
       await task.stop();
     }
     expect(await reporter.waitFinal()).toMatchObject({ status: 'stopped', stopReason: 'Stop Reason NORMAL' });
   }, 180_000);
+});
+
+describe('CDC catch-up refused by the source while reading', () => {
+  it('retries streaming when a decoding call fails (temp_file_limit), nothing lost or doubled', async () => {
+    await primed('CUREFUSED', true);
+    await backlog(source, 5_000, 11_000_000);
+    // A call's rows are gathered in a temporary file past work_mem: the source refuses the first call.
+    const limit = async (on: boolean) => {
+      await source.query(on ? `ALTER SYSTEM SET work_mem = '64kB'` : 'ALTER SYSTEM RESET work_mem');
+      await source.query(on ? `ALTER SYSTEM SET temp_file_limit = '100kB'` : 'ALTER SYSTEM RESET temp_file_limit');
+      await source.query('SELECT pg_reload_conf()');
+    };
+    await limit(true);
+    const reporter = new RecordingReporter();
+    const task = startTask(spec('CUREFUSED', 'resume-processing', true), reporter);
+    try {
+      await waitFor('streamed instead', async () => reporter.events.some((e) => /^CDC is \d+ MB of WAL behind; streaming it, since reading through the SQL interface failed earlier/.test(e)), 60_000, 20);
+      await limit(false);
+      await waitConverged(source, target);
+      expect(reporter.events.find((e) => e.startsWith('recoverable error'))).toMatch(/reading the backlog through the SQL interface failed \(.*temp_file_limit.*\)/);
+      expect(caughtUpEvent(reporter.events)).toBeUndefined();
+      expect(await tempSlots(source)).toBe(0);
+    } finally {
+      await limit(false);
+      await task.stop();
+    }
+    expect((await reporter.waitFinal()).status).toBe('stopped');
+  }, 120_000);
 });
 
 describe('CDC catch-up unavailable', () => {

@@ -30,3 +30,14 @@ export function classifyPostgresError(err: unknown): ClassifiedError {
   if (!retryable && code === undefined) retryable = RETRYABLE_MESSAGES.some((re) => re.test(message));
   return code === undefined ? { retryable, message } : { retryable, code, message };
 }
+
+/**
+ * The connection or the server went away (SQLSTATE classes 08 and 57P, or a socket error): the
+ * same work on a new connection may well succeed. Narrower than `retryable`, which also covers
+ * resource limits and conflicts.
+ */
+export function isConnectionLoss(err: unknown): boolean {
+  const c = classifyPostgresError(err);
+  if (c.code === undefined) return c.retryable;
+  return !NOT_RETRYABLE_SQLSTATES.has(c.code) && (c.code.startsWith('08') || c.code.startsWith('57P') || RETRYABLE_NODE_CODES.has(c.code));
+}

@@ -108,6 +108,8 @@ export class SlotChangesReader implements ChangeStream {
   private readerPid = 0;
   /** Calls made and changes read so far, and why the reader handed over before catching up (for the caller's report). */
   readonly progress: { calls: number; changes: number; stoppedEarly?: string } = { calls: 0, changes: 0 };
+  /** The error that ended reading, if the source refused a call or the connection failed (not on close). */
+  failure: Error | undefined;
 
   private constructor(
     private readonly reader: pg.Client,
@@ -143,6 +145,8 @@ export class SlotChangesReader implements ChangeStream {
   private async start(): Promise<void> {
     // A replication connection takes simple queries only (no bind parameters): values are inlined.
     const [task, temp, start] = [quoteLiteral(this.o.slotName), quoteLiteral(this.tempSlot), quoteLiteral(formatLsn(this.o.startLsn))];
+    // A role's statement_timeout would cancel a long decoding call, and streaming has no such limit.
+    await this.reader.query('SET statement_timeout = 0');
     const copied = await this.reader.query<{ pid: number }>(`SELECT pg_backend_pid() AS pid FROM pg_copy_logical_replication_slot(${task}, ${temp}, true)`);
     this.readerPid = copied.rows[0]!.pid;
     try {
@@ -198,7 +202,10 @@ export class SlotChangesReader implements ChangeStream {
     } catch (err) {
       // A call cancelled by close() is no failure: the stream just ends.
       if (this.closing) this.copy.end();
-      else this.copy.fail(err as Error);
+      else {
+        this.failure = err as Error;
+        this.copy.fail(err as Error);
+      }
     }
   }
 

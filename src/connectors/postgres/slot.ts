@@ -62,20 +62,23 @@ export async function dropSlotIfExists(db: pg.ClientBase, slotName: string): Pro
   await db.query('SELECT pg_drop_replication_slot($1)', [slotName]);
 }
 
-/** The source's current WAL position and the slot's restart_lsn (what it holds back is the difference). */
+/** The source's current WAL position and the slot's restart_lsn (what it holds back is the difference) and confirmed position. */
 export interface SlotWalPositions {
   current: Lsn;
   restart: Lsn;
+  confirmed: Lsn;
 }
 
 /** Undefined if the slot is missing or has no restart_lsn yet. */
 export async function slotWalPositions(db: pg.ClientBase, slotName: string): Promise<SlotWalPositions | undefined> {
-  const res = await db.query<{ current: string; restart: string | null }>(
-    `SELECT pg_current_wal_lsn()::text AS current, restart_lsn::text AS restart FROM pg_replication_slots WHERE slot_name = $1`,
+  const res = await db.query<{ current: string; restart: string | null; confirmed: string | null }>(
+    `SELECT pg_current_wal_lsn()::text AS current, restart_lsn::text AS restart, confirmed_flush_lsn::text AS confirmed
+       FROM pg_replication_slots WHERE slot_name = $1`,
     [slotName],
   );
   const row = res.rows[0];
-  return row?.restart == null ? undefined : { current: parseLsn(row.current), restart: parseLsn(row.restart) };
+  if (row?.restart == null || row.confirmed == null) return undefined;
+  return { current: parseLsn(row.current), restart: parseLsn(row.restart), confirmed: parseLsn(row.confirmed) };
 }
 
 /**

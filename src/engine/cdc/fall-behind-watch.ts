@@ -10,16 +10,17 @@
  * `sustainMs` is stopped at a transaction boundary, caught up through SQL, and streamed again.
  *
  * It does not switch:
- *  - when each SQL call would decode more than `maxRedecodeBytes` again before its first change
- *    (what the stream received minus the slot's restart_lsn: a transaction left open on the source
- *    holds restart_lsn back), since streaming decodes that WAL once;
+ *  - while the SQL catch-up would decode more than `maxRedecodeBytes` again before its first change
+ *    (the slot's confirmed position minus its restart_lsn: a transaction left open on the source
+ *    holds restart_lsn back), since streaming decodes that WAL once; such a reading only defers
+ *    the switch (restart_lsn moves in steps, at the source's running-transactions records);
  *  - within `minIntervalMs` of its last switch: when the target is the limit, the SQL catch-up
  *    gains nothing, and the task must not go back and forth.
  *
  * @example
  *   const watch = new FallBehindWatch({ behindBytes: 64 * 1024 * 1024 });
  *   // every second, with the source's positions and what the stream received:
- *   const lag = watch.observe(Date.now(), { current, restart }, session.receivedLsn);
+ *   const lag = watch.observe(Date.now(), { current, restart, confirmed }, session.receivedLsn);
  *   if (lag !== undefined) { watch.switched(Date.now()); session.requestStop(); }
  */
 import type { Lsn } from '../../model/lsn.js';
@@ -61,17 +62,18 @@ export class FallBehindWatch {
   }
 
   /**
-   * One reading: the source's current WAL position and the slot's restart_lsn, and how far the
-   * stream got (`received`). Returns the lag in bytes when the session should switch now.
+   * One reading: the source's current WAL position and the slot's restart_lsn and confirmed
+   * position, and how far the stream got (`received`). Returns the lag in bytes when the session
+   * should switch now.
    */
-  observe(now: number, source: { current: Lsn; restart: Lsn }, received: Lsn): number | undefined {
+  observe(now: number, source: { current: Lsn; restart: Lsn; confirmed: Lsn }, received: Lsn): number | undefined {
     const lag = Number(source.current - received);
-    const redecode = Number(received - source.restart);
-    if (lag < this.o.behindBytes || redecode > this.o.maxRedecodeBytes) {
+    if (lag < this.o.behindBytes) {
       this.behindSince = undefined;
       return undefined;
     }
     this.behindSince ??= now;
+    if (Number(source.confirmed - source.restart) > this.o.maxRedecodeBytes) return undefined;
     if (now - this.behindSince < this.o.sustainMs || now - this.lastSwitch < this.o.minIntervalMs) return undefined;
     return lag;
   }
