@@ -20,15 +20,12 @@
  * off) instead.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
-import { endpointSpec } from '../test/helpers/cdc-harness.js';
-import type { RunningTask, TaskOutcome, TaskReporter, TaskSpec } from '../src/engine/contracts.js';
-import { startTask } from '../src/engine/index.js';
-import { defaultTaskSettings } from '../src/model/task-settings.js';
+import type { TaskSpec } from '../src/engine/contracts.js';
 import { startPostgres, type PostgresCluster } from '../test/helpers/postgres.js';
+import { pgbenchDigest as digest, pgbenchTaskSpec, slotActive, slotConfirmed, startAndWait, until } from './cdc-pgbench-task.js';
 import { cpuSince, sampleChildCpu } from './proc.js';
 import { pgbench } from './pgbench.js';
 import { startProfiler } from './profiler.js';
@@ -59,69 +56,8 @@ function startPerf(file: string): () => Promise<string> {
   };
 }
 
-function spec(src: PostgresCluster, tgt: PostgresCluster, database: string, startType: TaskSpec['startType'], migrationType: TaskSpec['migrationType'] = 'cdc'): TaskSpec {
-  const settings = defaultTaskSettings() as unknown as Record<string, Record<string, unknown>>;
-  settings.TargetMetadata!.BatchApplyEnabled = BATCH;
-  settings.FullLoadSettings!.TargetTablePrepMode = 'DO_NOTHING';
-  return {
-    taskArn: 'arn:aws:dms:us-east-1:000000000000:task:BENCHCDC',
-    taskIdentifier: 'bench-cdc',
-    taskResourceId: 'BENCHCDC',
-    migrationType,
-    tableMappings: { rules: [{ 'rule-type': 'selection', 'rule-id': '1', 'rule-name': '1', 'object-locator': { 'schema-name': 'public', 'table-name': 'pgbench_%' }, 'rule-action': 'include' }] },
-    settings,
-    source: endpointSpec(src, 'source', 'postgres'),
-    target: endpointSpec(tgt, 'target', database),
-    startType,
-    workDir: mkdtempSync(join(tmpdir(), 'opendms-bench-cdc-')),
-  };
-}
-
-class Reporter implements TaskReporter {
-  outcome: TaskOutcome | undefined;
-  running = false;
-  status(o: TaskOutcome): void {
-    if (o.status === 'running') this.running = true;
-    else this.outcome = o;
-  }
-  progress(): void {}
-  checkpoint(): void {}
-  /** Failures are shown: a suspended table would otherwise pass silently until the row count check. */
-  event(message: string, categories: string[]): void {
-    if (categories.includes('failure')) console.log(`task event: ${message}`);
-  }
-}
-
-async function until(what: string, fn: () => Promise<boolean>, timeoutMs = 600_000, everyMs = 50): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await fn())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
-
-async function startAndWait(s: TaskSpec): Promise<{ task: RunningTask; reporter: Reporter }> {
-  const reporter = new Reporter();
-  const task = startTask(s, reporter);
-  await until('task running', async () => {
-    if (reporter.outcome) throw new Error(`task ended: ${JSON.stringify(reporter.outcome)}`);
-    return reporter.running;
-  });
-  return { task, reporter };
-}
-
-/**
- * Whether `slot` confirmed `lsn`. The ends waited for are taken with pg_current_wal_insert_lsn()
- * (the INSERT position), not pg_current_wal_lsn() (the WRITE
- * position), which with the test clusters' synchronous_commit=off can lag behind the commit just
- * made; a slot confirmed up to it could then still be short of that commit (the walsender
- * reports positions inside a large transaction it is still decoding).
- */
-const slotActive = async (monitor: pg.Client, slot: string) =>
-  (await monitor.query<{ active: boolean }>('SELECT active FROM pg_replication_slots WHERE slot_name = $1', [slot])).rows[0]?.active === true;
-
-const slotConfirmed = async (monitor: pg.Client, slot: string, lsn: string) =>
-  (await monitor.query<{ ok: boolean }>(`SELECT confirmed_flush_lsn >= $2::pg_lsn AS ok FROM pg_replication_slots WHERE slot_name = $1`, [slot, lsn])).rows[0]?.ok === true;
+const spec = (src: PostgresCluster, tgt: PostgresCluster, database: string, startType: TaskSpec['startType'], migrationType: TaskSpec['migrationType'] = 'cdc') =>
+  pgbenchTaskSpec(src, tgt, database, startType, { batchApply: BATCH, migrationType });
 
 /**
  * CPU each process of both clusters used during a phase (walsender, apply worker, backends, also
@@ -140,16 +76,6 @@ function pgCpuSampler(srcPid: number, tgtPid: number): { stop(): string } {
 
 /** The cluster's postmaster (its children are the backends, walsenders and workers). */
 const postmasterPid = (c: PostgresCluster): number => Number(readFileSync(join(c.dir, 'data', 'postmaster.pid'), 'utf8').split('\n')[0]);
-
-const digest = async (c: PostgresCluster, database: string) =>
-  (
-    await c.query<{ d: string }>(
-      `SELECT (SELECT sum(abalance) FROM pgbench_accounts) || '/' || (SELECT sum(bbalance) FROM pgbench_branches) || '/' ||
-              (SELECT sum(tbalance) FROM pgbench_tellers) || '/' || (SELECT count(*) FROM pgbench_history) AS d`,
-      [],
-      database,
-    )
-  ).rows[0]!.d;
 
 export async function run(): Promise<void> {
   const [src, tgt] = await Promise.all([startPostgres(), startPostgres()]);
