@@ -14,7 +14,7 @@
  *
  * Both opendms targets are checked equal to the source after their catch-up (exactly-once kept).
  * Ratios are native / opendms time (higher is faster). `CDC_STALL_TX` sets the backlog (default
- * 100,000 transactions, ~110 MB of WAL: past the switch's 64 MiB), `CDC_STALL_ROUNDS` the rounds (1).
+ * 150,000 transactions, ~83 MB of WAL: past the switch's 64 MiB), `CDC_STALL_ROUNDS` the rounds (1).
  */
 import pg from 'pg';
 import type { RunningTask } from '../src/engine/contracts.js';
@@ -23,7 +23,7 @@ import { insertLsn, pgbenchDigest, pgbenchTaskSpec, slotActive, slotConfirmed, s
 import type { BenchReporter } from './cdc-pgbench-task.js';
 import { pgbench } from './pgbench.js';
 
-const TX = Number(process.env.CDC_STALL_TX ?? 100_000);
+const TX = Number(process.env.CDC_STALL_TX ?? 150_000);
 const ROUNDS = Number(process.env.CDC_STALL_ROUNDS ?? 1);
 const CLIENTS = 4;
 /** Seconds the lock is held after the backlog is written: past the switch's 10 s of sustained lag. */
