@@ -398,19 +398,19 @@ export class TaskRunner implements RunningTask {
       const monitorDb = monitorOpened ?? (await open(spec.source, 'monitor'));
       for (;;) {
         const end = await this.cdc(repl, target, source, planned, state, catchUp, monitorDb);
+        if (end !== CATCH_UP && end !== RELOAD) return end;
+        // CDC paused at a transaction boundary with everything committed; it goes on from there on a
+        // new connection (the old one is in streaming mode).
+        await repl.close();
+        const position: TxnState = { checkpoint: this.checkpoint ?? state.checkpoint, lsn: this.pausedAt!.lsn, seq: this.pausedAt!.seq, phase: 'cdc' };
         if (end === CATCH_UP) {
-          // Stopped at a transaction boundary with everything committed: a new connection (the
-          // old one is in streaming mode) catches up from there.
-          await repl.close();
+          // Streaming fell behind: the next cdc() catches up through SQL.
           if (this.stopRequested) return STOP.normal;
-          state = { checkpoint: this.checkpoint ?? state.checkpoint, lsn: this.pausedAt!.lsn, seq: this.pausedAt!.seq, phase: 'cdc', catchUp };
+          state = { ...position, catchUp };
           repl = await ReplicationConnection.open(spec.source, `${spec.taskResourceId}:cdc`);
           continue;
         }
-        if (end !== RELOAD) return end;
-        // ReloadTables: CDC paused at a transaction boundary; reload, then continue from there.
-        await repl.close();
-        const position: TxnState = { checkpoint: this.checkpoint ?? state.checkpoint, lsn: this.pausedAt!.lsn, seq: this.pausedAt!.seq, phase: 'cdc' };
+        // ReloadTables: reload, then continue.
         const reloaded = await this.reloadNow(planned, catalog, target);
         if (reloaded === undefined) return STOP.normal;
         const tableSkipBefore = new Map(catchUp.tableSkipBefore);
@@ -720,14 +720,10 @@ export class TaskRunner implements RunningTask {
         case 'stream_ended':
           return this.stopRequested ? STOP.normal : 'caught_up';
         default:
-          if (!this.stopRequested && this.reloadQueue.length > 0) {
-            this.pausedAt = { lsn: session.lastCommitted, seq: session.checkpointSeq };
-            return RELOAD;
-          }
-          if (!this.stopRequested && this.catchUpRequested !== undefined) {
-            this.pausedAt = { lsn: session.lastCommitted, seq: session.checkpointSeq };
-            return CATCH_UP;
-          }
+          if (this.stopRequested) return STOP.normal;
+          this.pausedAt = { lsn: session.lastCommitted, seq: session.checkpointSeq };
+          if (this.reloadQueue.length > 0) return RELOAD;
+          if (this.catchUpRequested !== undefined) return CATCH_UP;
           return STOP.normal;
       }
     } finally {
