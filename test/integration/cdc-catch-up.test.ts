@@ -293,6 +293,39 @@ describe('CDC that falls behind while streaming', () => {
   }, 180_000);
 });
 
+describe('CDC streaming while the target is stalled', () => {
+  it('keeps the replication connection alive past wal_sender_timeout while an apply waits on a lock', async () => {
+    // The walsender ends a connection that sent no status for wal_sender_timeout; the apply below
+    // waits 8 s on the lock, so the session must keep reporting while it waits.
+    const timeout = async (value: string | undefined) => {
+      await source.query(value ? `ALTER SYSTEM SET wal_sender_timeout = '${value}'` : 'ALTER SYSTEM RESET wal_sender_timeout');
+      await source.query('SELECT pg_reload_conf()');
+    };
+    const reporter = new RecordingReporter();
+    const settings = { OpendmsSettings: { SqlCatchUpWhileStreamingBytes: 0 } };
+    const task = startTask(taskSpec(source, target, { taskId: 'CUSTALL', migrationType: 'full-load-and-cdc', batchApply: true, settings }), reporter);
+    const blocker = new pg.Client({ connectionString: target.connectionString() });
+    try {
+      await reporter.waitRunning();
+      await waitFor('CDC phase', async () => (await target.query(`SELECT 1 FROM public.awsdms_txn_state WHERE task_name = 'CUSTALL' AND phase = 'cdc'`)).rowCount === 1, 60_000, 20);
+      await timeout('2s');
+      await blocker.connect();
+      await blocker.query('BEGIN');
+      await blocker.query('LOCK TABLE app.items IN ACCESS EXCLUSIVE MODE');
+      await backlog(source, 200, 13_000_000);
+      await new Promise((r) => setTimeout(r, 8000));
+      await blocker.query('ROLLBACK');
+      await waitConverged(source, target);
+      expect(reporter.events.filter((e) => e.startsWith('recoverable error'))).toEqual([]);
+    } finally {
+      await timeout(undefined);
+      await blocker.end().catch(() => undefined);
+      await task.stop();
+    }
+    expect(await reporter.waitFinal()).toMatchObject({ status: 'stopped', stopReason: 'Stop Reason NORMAL' });
+  }, 120_000);
+});
+
 describe('CDC catch-up refused by the source while reading', () => {
   it('retries streaming when a decoding call fails (temp_file_limit), nothing lost or doubled', async () => {
     await primed('CUREFUSED', true);

@@ -134,9 +134,14 @@ export class CdcSession {
   }
 
   async run(): Promise<{ reason: CdcEndReason; lsn: Lsn }> {
-    // Wakes the loop while the stream is quiet, for feedback, stop positions and statistics.
+    // Wakes the loop while the stream is quiet, for feedback, stop positions and statistics. The
+    // status also goes out from here while the loop waits on the target (a lock, a slow commit):
+    // a walsender that hears nothing for wal_sender_timeout (60 s) ends the connection.
     const stream = this.o.stream;
-    this.timer = setInterval(() => stream.interrupt(), 250);
+    this.timer = setInterval(() => {
+      stream.interrupt();
+      if (Date.now() - this.lastFeedback >= FEEDBACK_INTERVAL_MS) this.sendFeedback(false);
+    }, 250);
     try {
       while (!this.endReason) {
         const runs = await stream.read();
